@@ -1,0 +1,1 @@
+"""Fire-risk models for Corsica's communes: data, features, training, tracking and registry."""

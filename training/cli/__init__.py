@@ -1,0 +1,1 @@
+"""Sub-commands of `python -m training`, one module per group (data, train and predict, registry)."""
