@@ -1,0 +1,123 @@
+"""The whole data folder loaded and checked: communes, fires, weather stations and days."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from training.data.communes import load_communes
+from training.data.digest import dataset_digest, file_sha256
+from training.data.fires import load_fires
+from training.data.layout import COMMUNES_FILE, FOLDERS, POPULATION_FILE, select_files
+from training.data.sources import open_source
+from training.data.weather import WeatherFiles, load_weather
+from training.errors import DataError
+from training.settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Every input of the model, loaded from one data folder.
+
+    `digest` identifies the exact files read. `report` is the JSON-ready check report.
+    Column contracts: see `load_dataset`.
+    """
+
+    uri: str
+    digest: str
+    report: dict[str, Any]
+    communes: pd.DataFrame
+    communes_geojson: dict[str, Any]
+    fires: pd.DataFrame
+    stations: pd.DataFrame
+    weather: pd.DataFrame
+
+
+def load_dataset(uri: str | None = None) -> Dataset:
+    """Load and check the data folder at `uri` (default: the FIRE_DATA_URI setting).
+
+    `uri` is a local folder, an http(s):// base URL or an s3://bucket/prefix.
+
+    Returns a `Dataset` with:
+      - communes, sorted by code: code ("2A004"), name, department ("2A"/"2B"), lon, lat
+        (centroid, WGS84), area_km2, population (NaN if unknown), neighbours (tuple of codes).
+      - fires, sorted by alert_time: year, number, department, commune_code, alert_time
+        (Europe/Paris), date (naive local midnight), area_ha, cause ("" when unknown).
+      - stations: station_id (Météo-France NUM_POSTE), name, lat, lon, altitude.
+      - weather, sorted by station_id and date, one row per station-day: rain_mm (06 UTC D to
+        06 UTC D+1), tx_c, tn_c, rh_min_pct, t12_c, rh12_pct, wind12_ms, wind_max_ms (NaN when
+        missing).
+
+    Raises:
+        DataError: a required file is missing or unreadable; the message names it and the fix.
+    """
+    started = time.perf_counter()
+    if uri is None:
+        uri = load_settings().data_uri
+    source = open_source(uri)
+    listing = {folder: source.list_folder(folder) for folder in FOLDERS}
+    chosen = select_files(listing)
+    used: dict[str, Path] = {}
+
+    def fetch(relative_path: str) -> tuple[Path, str]:
+        path = source.local_path(relative_path)
+        used[relative_path] = path
+        return path, relative_path
+
+    if COMMUNES_FILE not in chosen["communes"]:
+        raise DataError(
+            f"{COMMUNES_FILE}: file not found in {uri!r}; run `python -m training data fetch` "
+            "to download the commune outlines."
+        )
+    outlines = fetch(COMMUNES_FILE)
+    population = fetch(POPULATION_FILE) if POPULATION_FILE in chosen["communes"] else (None, "")
+    communes = load_communes(*outlines, *population)
+    fires = load_fires([fetch(path) for path in chosen["fires"]], communes.table["code"])
+    weather = load_weather(
+        WeatherFiles(
+            meteofrance=[fetch(path) for path in chosen["meteofrance"]],
+            synop=[fetch(path) for path in chosen["synop"]],
+            ecad=[fetch(path) for path in chosen["ecad"]],
+        )
+    )
+    file_digests = {relative: file_sha256(path) for relative, path in used.items()}
+    digest = dataset_digest(file_digests)
+    report = {
+        "uri": uri,
+        "digest": digest,
+        "files": dict(sorted(file_digests.items())),
+        "communes": communes.report,
+        "fires": fires.report,
+        "weather": weather.report,
+        "usable": _is_usable(communes.table, fires.table, weather.days),
+    }
+    logger.info(
+        "loaded %s: %d communes, %d fires, %d stations in %.1f s",
+        uri,
+        len(communes.table),
+        len(fires.table),
+        len(weather.stations),
+        time.perf_counter() - started,
+    )
+    return Dataset(
+        uri=uri,
+        digest=digest,
+        report=report,
+        communes=communes.table,
+        communes_geojson=communes.geojson,
+        fires=fires.table,
+        stations=weather.stations,
+        weather=weather.days,
+    )
+
+
+def _is_usable(communes: pd.DataFrame, fires: pd.DataFrame, weather: pd.DataFrame) -> bool:
+    """Tell whether training can run: communes, fires and some weather are present."""
+    return len(communes) > 0 and len(fires) > 0 and len(weather) > 0
