@@ -77,7 +77,8 @@ VARIABLES: tuple[Variable, ...] = (
         "FIRE_DATA_CACHE_DIR",
         str,
         ".state/data-cache",
-        "Local folder where files read from https:// or s3:// are cached by content digest.",
+        "Local folder where files read from https:// or s3:// are cached; a cached file is "
+        "downloaded again only when its ETag, Last-Modified or manifest sha256 changes.",
     ),
     Variable(
         "FIRE_HTTP_TIMEOUT",

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from training.data import load_dataset
+from training.data.fetch import (
+    BDIFF_INSTRUCTIONS,
+    COMMUNES_BASE_URL,
+    DATAGOUV_DATASET_API,
+    SYNOP_BASE_URL,
+    SYNOP_FIRST_MONTH,
+    FetchOptions,
+    fetch_all,
+)
+from training.data.publish import push_folder, write_manifest
+from training.errors import DataError
+from training.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +34,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=run_check)
 
+    fetch = commands.add_parser(
+        "fetch", help="download the official public sources into the local data folder"
+    )
+    fetch.add_argument("--dest", help="local data folder to fill (default: FIRE_DATA_URI)")
+    fetch.add_argument(
+        "--source",
+        action="append",
+        choices=("communes", "meteofrance", "synop"),
+        help="download only this source (repeat for several; default: all three)",
+    )
+    fetch.add_argument("--communes-base-url", default=COMMUNES_BASE_URL, help="outlines mirror")
+    fetch.add_argument(
+        "--datagouv-dataset-api",
+        default=DATAGOUV_DATASET_API,
+        help="data.gouv.fr API URL of the Météo-France daily dataset, listing its files",
+    )
+    fetch.add_argument("--synop-base-url", default=SYNOP_BASE_URL, help="SYNOP archive folder")
+    fetch.add_argument("--synop-from", default=SYNOP_FIRST_MONTH, help="first SYNOP month, YYYY-MM")
+    fetch.add_argument("--synop-to", help="last SYNOP month, YYYY-MM (default: last month)")
+    fetch.set_defaults(handler=run_fetch)
+
+    push = commands.add_parser("push", help="upload the local data folder to an S3 prefix")
+    push.add_argument("destination", help="s3://bucket/prefix")
+    push.add_argument("--from", dest="folder", help="local data folder (default: FIRE_DATA_URI)")
+    push.set_defaults(handler=run_push)
+
+    manifest = commands.add_parser(
+        "manifest", help="write manifest.json into a local data folder, to serve it over HTTP"
+    )
+    manifest.add_argument("folder", nargs="?", help="local data folder (default: FIRE_DATA_URI)")
+    manifest.set_defaults(handler=run_manifest)
+
 
 def run_check(args: argparse.Namespace) -> int:
     """Print the check report; exit status 0 when the data is usable for training, else 1."""
@@ -31,6 +76,61 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         print(format_report(report))
     return 0 if report["usable"] else 1
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    """Download the public sources, then print what was done and how to add BDIFF."""
+    settings = load_settings()
+    destination = _local_folder(args.dest)
+    options = FetchOptions(
+        destination=destination,
+        timeout=settings["FIRE_HTTP_TIMEOUT"],
+        retries=settings["FIRE_HTTP_RETRIES"],
+        communes_base_url=args.communes_base_url,
+        datagouv_dataset_api=args.datagouv_dataset_api,
+        synop_base_url=args.synop_base_url,
+        synop_first_month=args.synop_from,
+        synop_last_month=args.synop_to,
+        sources=tuple(args.source or ("communes", "meteofrance", "synop")),
+    )
+    summary = fetch_all(options)
+    print(f"Data folder: {destination}")
+    print(f"Downloaded: {len(summary.downloaded)} files")
+    for path in summary.downloaded:
+        print(f"  {path}")
+    print(f"Already present, skipped: {len(summary.skipped)} files")
+    if summary.not_found:
+        print(f"Not published (HTTP 404): {', '.join(summary.not_found)}")
+    print()
+    print(BDIFF_INSTRUCTIONS.format(folder=destination))
+    return 0
+
+
+def run_push(args: argparse.Namespace) -> int:
+    """Upload the data folder and its manifest to S3."""
+    folder = _local_folder(args.folder)
+    result = push_folder(folder, args.destination)
+    print(
+        f"Pushed {folder} to {args.destination}: {result['uploaded']} uploaded, "
+        f"{result['unchanged']} unchanged. Digest: {result['digest']}"
+    )
+    return 0
+
+
+def run_manifest(args: argparse.Namespace) -> int:
+    """Write manifest.json into the data folder."""
+    path = write_manifest(_local_folder(args.folder))
+    print(f"Wrote {path}")
+    return 0
+
+
+def _local_folder(value: str | None) -> Path:
+    uri = value or load_settings().data_uri
+    if uri.startswith(("http://", "https://", "s3://")):
+        raise DataError(
+            f"{uri!r} is not a local folder; give a local data folder (argument or FIRE_DATA_URI)."
+        )
+    return Path(uri).expanduser()
 
 
 def format_report(report: dict[str, Any]) -> str:
