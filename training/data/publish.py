@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from training.data.digest import dataset_digest, file_sha256
@@ -84,7 +85,7 @@ def push_folder(folder: Path, uri: str) -> dict[str, Any]:
         manifest_key = f"{prefix}/{MANIFEST_FILE}" if prefix else MANIFEST_FILE
         body = json.dumps(manifest, indent=2).encode()
         client.put_object(Bucket=bucket, Key=manifest_key, Body=body)
-    except (BotoCoreError, ClientError) as error:
+    except (BotoCoreError, ClientError, S3UploadFailedError) as error:
         raise DataError(
             f"upload to {uri!r} failed ({error}); check that the bucket exists and the "
             "credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, MLFLOW_S3_ENDPOINT_URL)."

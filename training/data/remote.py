@@ -118,6 +118,8 @@ class HttpSource:
         if expected and meta.get("sha256") == expected:
             return path
         headers = {}
+        # NOTE: a server that sends only Last-Modified (1 s resolution) reports a file changed
+        # within the same second as the previous download as unchanged; a manifest avoids that.
         if not expected and meta.get("etag"):
             headers["If-None-Match"] = meta["etag"]
         if not expected and meta.get("last_modified"):

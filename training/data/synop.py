@@ -75,7 +75,8 @@ def load_synop(files: Sequence[tuple[Path, str]], stations: Mapping[str, str]) -
 
 
 def _empty_observations() -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype="str") for column in REQUIRED_COLUMNS})
+    columns = ("numer_sta", "date", *_NUMERIC)
+    return pd.DataFrame({column: pd.Series(dtype="str") for column in columns})
 
 
 def _read_file(path: Path, name: str) -> pd.DataFrame:
