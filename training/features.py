@@ -228,8 +228,9 @@ def build_features(
         "heat_humidity_wind": _heat_features,
     }
     for group in selected:
-        for name, matrix in builders[group](dataset, days, positions).items():
-            frame[name] = np.asarray(matrix, dtype=np.float32).ravel()
+        matrices = builders[group](dataset, days, positions)
+        for name in GROUP_COLUMNS[group]:
+            frame[name] = np.asarray(matrices[name], dtype=np.float32).ravel()
     return frame
 
 
