@@ -1,4 +1,4 @@
-"""`python -m training data {check,fetch,push}`: check, download and share the data folder."""
+"""`python -m training data {check,fetch,push,manifest}`: check, download, share the data."""
 
 from __future__ import annotations
 
@@ -44,13 +44,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("communes", "meteofrance", "synop"),
         help="download only this source (repeat for several; default: all three)",
     )
-    fetch.add_argument("--communes-base-url", default=COMMUNES_BASE_URL, help="outlines mirror")
+    fetch.add_argument(
+        "--communes-base-url",
+        default=COMMUNES_BASE_URL,
+        help="base URL of the france-geojson repository or a mirror, for the commune outlines",
+    )
     fetch.add_argument(
         "--datagouv-dataset-api",
         default=DATAGOUV_DATASET_API,
         help="data.gouv.fr API URL of the Météo-France daily dataset, listing its files",
     )
-    fetch.add_argument("--synop-base-url", default=SYNOP_BASE_URL, help="SYNOP archive folder")
+    fetch.add_argument(
+        "--synop-base-url",
+        default=SYNOP_BASE_URL,
+        help="base URL of the SYNOP monthly archive (synop.YYYYMM.csv.gz files)",
+    )
     fetch.add_argument("--synop-from", default=SYNOP_FIRST_MONTH, help="first SYNOP month, YYYY-MM")
     fetch.add_argument("--synop-to", help="last SYNOP month, YYYY-MM (default: last month)")
     fetch.set_defaults(handler=run_fetch)

@@ -39,11 +39,11 @@ class Communes:
 
 def load_communes(
     outlines: Path, outlines_name: str, population: Path | None, population_name: str
-):
+) -> Communes:
     """Load the commune outlines and, when the file is given, their population and area.
 
-    The area comes from the INSEE table when present, because the outlines are simplified;
-    otherwise it is estimated from the outline with a local equirectangular projection.
+    The area comes from the INSEE table when present, because the outlines are simplified.
+    Without it, the area is estimated from the outline with a local equirectangular projection.
     """
     rejections = Rejections("communes")
     features = _read_features(outlines, outlines_name)
@@ -156,7 +156,7 @@ def _neighbours(codes: list[str], geometries: list[Any]) -> list[tuple[str, ...]
 def _add_population(table: pd.DataFrame, path: Path, name: str, rejections: Rejections) -> None:
     raw = parse_table(decode_text(read_bytes(path, name), name), ",", name)
     require_columns(raw, _POPULATION_COLUMNS, name)
-    # The INSEE table has one row per postal code; every other column repeats.
+    # The INSEE table has one row per postal code, and every other column repeats.
     raw = raw.drop_duplicates(subset="insee_com")
     raw = raw.set_index(raw["insee_com"].str.strip())
     known = table["code"].isin(raw.index)

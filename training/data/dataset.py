@@ -66,7 +66,7 @@ def load_dataset(uri: str | None = None) -> Dataset:
     chosen = select_files(listing)
     used: dict[str, Path] = {}
 
-    def fetch(relative_path: str) -> tuple[Path, str]:
+    def local_file(relative_path: str) -> tuple[Path, str]:
         path = source.local_path(relative_path)
         used[relative_path] = path
         return path, relative_path
@@ -76,15 +76,16 @@ def load_dataset(uri: str | None = None) -> Dataset:
             f"{COMMUNES_FILE}: file not found in {uri!r}; run `python -m training data fetch` "
             "to download the commune outlines."
         )
-    outlines = fetch(COMMUNES_FILE)
-    population = fetch(POPULATION_FILE) if POPULATION_FILE in chosen["communes"] else (None, "")
+    outlines = local_file(COMMUNES_FILE)
+    has_population = POPULATION_FILE in chosen["communes"]
+    population = local_file(POPULATION_FILE) if has_population else (None, "")
     communes = load_communes(*outlines, *population)
-    fires = load_fires([fetch(path) for path in chosen["fires"]], communes.table["code"])
+    fires = load_fires([local_file(path) for path in chosen["fires"]], communes.table["code"])
     weather = load_weather(
         WeatherFiles(
-            meteofrance=[fetch(path) for path in chosen["meteofrance"]],
-            synop=[fetch(path) for path in chosen["synop"]],
-            ecad=[fetch(path) for path in chosen["ecad"]],
+            meteofrance=[local_file(path) for path in chosen["meteofrance"]],
+            synop=[local_file(path) for path in chosen["synop"]],
+            ecad=[local_file(path) for path in chosen["ecad"]],
         )
     )
     file_digests = {relative: file_sha256(path) for relative, path in used.items()}

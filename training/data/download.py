@@ -90,7 +90,7 @@ def download(url: str, destination: Path, timeout: float, retries: int) -> int:
     A body cut off mid-transfer counts as a failed attempt, like a failed connection.
 
     Raises:
-        DataError: the server answered with an error status or could not be reached.
+        DataError: the server returned an error status or could not be reached.
     """
     attempts = max(1, retries)
     for attempt in range(1, attempts + 1):

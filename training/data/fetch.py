@@ -6,7 +6,7 @@
   data.gouv.fr dataset API instead of being hard-coded.
 - SYNOP monthly archives `synop.YYYYMM.csv.gz` (Météo-France, Licence Ouverte 2.0), cut down to the
   Ajaccio and Bastia rows.
-BDIFF has no download URL; `BDIFF_INSTRUCTIONS` tells how to export it by hand.
+BDIFF has no download URL, so `BDIFF_INSTRUCTIONS` describes how to export it by hand.
 Files already present are skipped, and every file is written atomically.
 """
 
@@ -36,7 +36,7 @@ DATAGOUV_DATASET_API = (
 SYNOP_BASE_URL = "https://donneespubliques.meteofrance.fr/donnees_libres/Txt/Synop/Archive/"
 SYNOP_FIRST_MONTH = "1996-01"
 
-# Daily files for department 20 from 1950 on; the 1852-1949 file is left out.
+# Daily files for department 20 from 1950 on. The 1852-1949 file is left out.
 DAILY_FILE = re.compile(
     r"^Q_20_(previous|latest)-\d{4}-\d{4}_(RR-T-Vent|autres-parametres)\.csv\.gz$"
 )
@@ -53,7 +53,7 @@ Credit it as "Source: BDIFF, bdiff.agriculture.gouv.fr" wherever its data is sho
 
 @dataclass(frozen=True)
 class FetchOptions:
-    """Where to download from and what; every base URL can point at a mirror."""
+    """Download settings: the destination, the sources and their base URLs (mirrors allowed)."""
 
     destination: Path
     timeout: float
@@ -112,8 +112,8 @@ def fetch_meteofrance_daily(options: FetchOptions, summary: FetchSummary) -> Non
 def list_daily_resources(options: FetchOptions) -> list[tuple[str, str]]:
     """Return (file name, URL) of each department-20 daily file listed by the dataset API.
 
-    The API answers either with the whole dataset (`resources`) or with one page of resources
-    (`data` and `next_page`); both forms are followed.
+    The API returns either the whole dataset (`resources`) or one page of resources (`data`
+    and `next_page`). Both forms are read, and pages are followed.
     """
     # NOTE: the response forms were taken from the data.gouv.fr API documentation and checked
     # only against a local test server, since this machine cannot reach data.gouv.fr.
@@ -189,7 +189,7 @@ def _get_json(url: str, options: FetchOptions) -> dict[str, Any]:
         try:
             document = json.loads(response.content)
         except json.JSONDecodeError as error:
-            raise DataError(f"GET {url}: the answer is not JSON ({error}).") from None
+            raise DataError(f"GET {url}: the response is not JSON ({error}).") from None
     if not isinstance(document, dict):
         raise DataError(f"GET {url}: expected a JSON object, got {type(document).__name__}.")
     return document

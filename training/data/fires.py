@@ -36,7 +36,7 @@ REQUIRED_COLUMNS = (YEAR, NUMBER, DEPARTMENT, COMMUNE, ALERT, AREA)
 # Local alert times, day first in the historical files, ISO in new web exports.
 ALERT_FORMATS = ("%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M")
 
-# Corsica covers about 8,680 km²; a single fire cannot burn more than the island.
+# Corsica covers about 8,680 km², and a single fire cannot burn more than the island.
 MAX_AREA_HA = 868_000.0
 
 COLUMNS = (
@@ -96,7 +96,7 @@ def _read_file(path: Path, name: str) -> tuple[pd.DataFrame, int]:
     text = read_text(path, name)
     lines = text.splitlines()
     header = find_header(lines, YEAR, ";", name)
-    frame = parse_table("\n".join(lines[header:]), ";", name)
+    frame = parse_table("\n".join(lines[header:]), ";", name, columns={*REQUIRED_COLUMNS, CAUSE})
     require_columns(frame, REQUIRED_COLUMNS, name)
     department = frame[DEPARTMENT].str.strip()
     # Some national rows carry unpadded department codes such as "4" for "04".
@@ -143,8 +143,8 @@ def _validate(table: pd.DataFrame, commune_codes: set[str], rejections: Rejectio
 def _parse_alert_times(values: pd.Series) -> pd.Series:
     """Parse local alert times in any of `ALERT_FORMATS`, localised to Europe/Paris.
 
-    Times inside the autumn clock change are read as standard time; times that do not exist
-    (spring clock change) move forward to the next valid time.
+    Times that occur twice (autumn clock change) are read as standard time. Times that do not
+    exist (spring clock change) move forward to the next valid time.
     """
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for pattern in ALERT_FORMATS:

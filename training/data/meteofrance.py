@@ -66,7 +66,8 @@ def _station_columns() -> list[str]:
 def _read_file(path: Path, name: str, rejections: Rejections) -> pd.DataFrame:
     lines = read_text(path, name).splitlines()
     header = find_header(lines, "NUM_POSTE", ";", name, max_preamble=0)
-    frame = parse_table("\n".join(lines[header:]), ";", name)
+    columns = {*KEY_COLUMNS, *VARIABLES, *(f"Q{column}" for column in VARIABLES)}
+    frame = parse_table("\n".join(lines[header:]), ";", name, columns=columns)
     require_columns(frame, KEY_COLUMNS, name)
     present = [column for column in VARIABLES if column in frame.columns]
     if not present:

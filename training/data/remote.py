@@ -2,8 +2,8 @@
 
 A downloaded file is kept under FIRE_DATA_CACHE_DIR, in a folder named after a hash of its URL,
 with a `.meta.json` sidecar holding the validator the server gave (ETag, Last-Modified, or the
-sha256 from a manifest). The next load asks the server whether the file changed and downloads it
-again only when it did.
+sha256 from a manifest). The next load sends a conditional request and downloads the file again
+only when it changed.
 """
 
 from __future__ import annotations
@@ -117,13 +117,7 @@ class HttpSource:
         expected = (self.manifest or {}).get(relative_path, {}).get("sha256")
         if expected and meta.get("sha256") == expected:
             return path
-        headers = {}
-        # NOTE: a server that sends only Last-Modified (1 s resolution) reports a file changed
-        # within the same second as the previous download as unchanged; a manifest avoids that.
-        if not expected and meta.get("etag"):
-            headers["If-None-Match"] = meta["etag"]
-        if not expected and meta.get("last_modified"):
-            headers["If-Modified-Since"] = meta["last_modified"]
+        headers = {} if expected else _conditional_headers(meta)
         with self._get(url, headers=headers, stream=True) as response:
             if response.status_code == 304:
                 logger.debug("%s unchanged, using the cached copy", url)
@@ -133,17 +127,35 @@ class HttpSource:
                     f"GET {url} returned HTTP {response.status_code}; check that the file exists."
                 )
             save_response(response, path)
-            etag = response.headers.get("ETag")
-            last_modified = response.headers.get("Last-Modified")
+            validators = {
+                "etag": response.headers.get("ETag"),
+                "last_modified": response.headers.get("Last-Modified"),
+            }
+
         sha256 = file_sha256(path)
         if expected and sha256 != expected:
             raise DataError(
-                f"{url}: sha256 {sha256} differs from {expected} in manifest.json; "
-                "the file changed after the manifest was written, so write the manifest again."
+                f"{url}: sha256 {sha256} differs from {expected} in manifest.json. "
+                "The file changed after the manifest was written, so write the manifest again."
             )
-        _write_meta(path, {"etag": etag, "last_modified": last_modified, "sha256": sha256})
+        _write_meta(path, {**validators, "sha256": sha256})
         logger.info("downloaded %s", url)
         return path
+
+
+def _conditional_headers(meta: dict[str, Any]) -> dict[str, str]:
+    """Build If-None-Match / If-Modified-Since headers from a cached file's validators.
+
+    NOTE: Last-Modified has a resolution of one second. A server that sends no ETag therefore
+    reports a file changed within the same second as the previous download as unchanged.
+    A manifest avoids that.
+    """
+    headers = {}
+    if meta.get("etag"):
+        headers["If-None-Match"] = meta["etag"]
+    if meta.get("last_modified"):
+        headers["If-Modified-Since"] = meta["last_modified"]
+    return headers
 
 
 def _names_in_listing(html: str, url: str) -> list[str]:
@@ -237,7 +249,7 @@ class S3Source:
 
 
 def _s3_error(error: BotoCoreError | ClientError, url: str) -> DataError:
-    """Turn a boto3 error into a DataError that says what to check."""
+    """Turn a boto3 error into a DataError that names what to check."""
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         return DataError(

@@ -1,4 +1,4 @@
-"""Where the data folder lives: a local path, an http(s):// base URL or an s3://bucket/prefix.
+"""Data sources: a local folder, an http(s):// base URL or an s3://bucket/prefix.
 
 Every source lists the file names of one layout folder and returns a local path for a relative
 file path. Remote sources download into a cache folder first, so the loaders only see local files.

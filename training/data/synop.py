@@ -4,8 +4,8 @@ The raw files (`synop.YYYYMM.csv.gz` or extracts with the same columns) are `;`-
 trailing `;`, code missing values as `mq`, give temperatures in kelvin and times in UTC. A rain
 amount of -0.1 mm means a trace and counts as 0. Daily conventions, for day D:
 
-- tx: `tx12` reported at 18 UTC of D (max over 06-18 UTC); when missing, the max of `t` at
-  06-18 UTC of D if at least 3 of those 5 reports exist (it runs about 0.7 °C lower).
+- tx: `tx12` reported at 18 UTC of D (max over 06-18 UTC). When it is missing, the max of `t`
+  at 06-18 UTC of D, if at least 3 of those 5 reports exist. That max runs about 0.7 °C lower.
 - tn: `tn12` reported at 06 UTC of D (min over 18 UTC D-1 to 06 UTC D); when missing, the min of
   `t` over the same window if at least 3 of its 5 reports exist.
 - rain: 06 UTC D to 06 UTC D+1, from `rr12` at 18 UTC D plus `rr12` at 06 UTC D+1, else the sum of
@@ -83,11 +83,11 @@ def _read_file(path: Path, name: str) -> pd.DataFrame:
     text = read_text(path, name)
     lines = text.splitlines()
     header = find_header(lines, "numer_sta", ";", name, max_preamble=0)
-    frame = parse_table("\n".join(lines[header:]), ";", name)
+    columns = ["numer_sta", "date", *_NUMERIC]
+    frame = parse_table("\n".join(lines[header:]), ";", name, columns=columns)
     require_columns(frame, REQUIRED_COLUMNS, name)
     if "rr24" not in frame.columns:
         frame["rr24"] = ""
-    columns = ["numer_sta", "date", *_NUMERIC]
     return frame.loc[:, columns].assign(numer_sta=frame["numer_sta"].str.strip().str.zfill(5))
 
 

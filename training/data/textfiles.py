@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -83,16 +83,25 @@ def find_header(
     )
 
 
-def parse_table(text: str, separator: str, name: str, skip_lines: int = 0) -> pd.DataFrame:
-    """Parse delimited text into a frame of strings, empty fields as empty strings."""
+def parse_table(
+    text: str, separator: str, name: str, columns: Collection[str] | None = None
+) -> pd.DataFrame:
+    """Parse delimited text into a frame of strings, empty fields as empty strings.
+
+    With `columns`, only those columns are kept (those absent are simply not returned).
+    """
+
+    def wanted(column: str) -> bool:
+        return columns is None or column.strip().strip('"') in columns
+
     try:
         frame = pd.read_csv(
             io.StringIO(text),
             sep=separator,
             dtype=str,
             keep_default_na=False,
-            skiprows=skip_lines,
             skipinitialspace=True,
+            usecols=wanted,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(f"{name}: cannot parse the table ({error}); check the file.") from None

@@ -148,6 +148,9 @@ def _report(
     rejections: Rejections,
 ) -> dict[str, Any]:
     first, last = date_range(days["date"])
+    missing_share = None
+    if len(days):
+        missing_share = round(float(np.mean(days[list(VARIABLES)].isna().to_numpy())), 3)
     variables = {}
     for name in VARIABLES:
         with_value = days.loc[days[name].notna(), "date"]
@@ -163,7 +166,5 @@ def _report(
         "variables": variables,
         "rejected": rejections.as_dict(),
         "sources": {name: source.report for name, source in sources.items()},
-        "missing_share": round(float(np.mean(days[list(VARIABLES)].isna().to_numpy())), 3)
-        if len(days)
-        else None,
+        "missing_share": missing_share,
     }
