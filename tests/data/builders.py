@@ -25,7 +25,7 @@ SYNOP_COLUMNS = (
     "hnuage1;nnuage2;ctype2;hnuage2;nnuage3;ctype3;hnuage3;nnuage4;ctype4;hnuage4"
 ).split(";")
 
-# Three communes: 2A001 and 2A004 share a border, 2B002 stands apart.
+# Three communes: 2A001 and 2A004 share a border, and 2B002 is far from both.
 COMMUNE_SQUARES = {
     "2A001": ("Afa", 8.80, 41.90),
     "2A004": ("Ajaccio", 8.81, 41.90),
