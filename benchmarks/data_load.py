@@ -1,8 +1,8 @@
 """Time `load_dataset` on a data folder read three ways: local folder, HTTP, S3 (moto).
 
 Usage: `.venv/bin/python benchmarks/data_load.py [DATA_FOLDER] [--repeat N]`.
-The HTTP and S3 servers run on loopback; the first remote load fills an empty cache (cold), the
-later ones revalidate it (warm). Prints one line per URI kind with the median and max in seconds.
+The HTTP and S3 servers run on loopback. The first load of each kind fills an empty cache (cold),
+and the later ones revalidate it (warm). One line per URI kind gives the median and max in seconds.
 """
 
 from __future__ import annotations

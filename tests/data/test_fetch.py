@@ -36,34 +36,40 @@ def _write_mirror(root: Path, url: str) -> None:
     outlines = root / "geojson" / "regions" / "corse" / "communes-corse.geojson"
     outlines.parent.mkdir(parents=True)
     shutil.copy(small / "communes" / "communes-corse.geojson", outlines)
-    daily = write_meteofrance(
-        root / "files",
-        "Q_20_previous-1950-2024_RR-T-Vent.csv.gz",
-        DAILY_COLUMNS,
-        [[*CALVI, "20200701", "1.2", "1", "17", "1", "29", "1"]],
-    )
+    _write_daily_files(root, url)
+    _write_synop_archive(root)
+
+
+def _write_daily_files(root: Path, url: str) -> None:
+    """Write two Q_20 files and a two-page dataset API response that lists them among others."""
+    for name, row in [
+        (
+            "Q_20_previous-1950-2024_RR-T-Vent.csv.gz",
+            ["20200701", "1.2", "1", "17", "1", "29", "1"],
+        ),
+        ("Q_20_latest-2025-2026_RR-T-Vent.csv.gz", ["20250701", "0", "1", "18", "1", "30", "1"]),
+    ]:
+        write_meteofrance(root / "files", name, DAILY_COLUMNS, [[*CALVI, *row]])
+
     files = f"{url}files/weather/meteofrance-daily/"
     first_page = {
         "resources": [
-            {"url": files + daily.name},
+            {"url": files + "Q_20_previous-1950-2024_RR-T-Vent.csv.gz"},
             {"url": files + "Q_20_1852-1949_RR-T-Vent.csv.gz"},  # historic: not wanted
             {"url": files + "Q_2A_previous-1950-2024_RR-T-Vent.csv.gz"},  # other department
         ],
         "next_page": f"{url}api/page2.json",
     }
     second_page = {"data": [{"url": files + "Q_20_latest-2025-2026_RR-T-Vent.csv.gz"}]}
-    write_meteofrance(
-        root / "files",
-        "Q_20_latest-2025-2026_RR-T-Vent.csv.gz",
-        DAILY_COLUMNS,
-        [[*CALVI, "20250701", "0", "1", "18", "1", "30", "1"]],
-    )
     (root / "api").mkdir()
     (root / "api" / "dataset.json").write_text(json.dumps(first_page))
     (root / "api" / "page2.json").write_text(json.dumps(second_page))
-    lines = [
-        synop_line(station, "20160101120000", t=290) for station in ("07761", "07790", "07149")
-    ]
+
+
+def _write_synop_archive(root: Path) -> None:
+    """Write one national monthly SYNOP file with a non-Corsican station among Corsica's two."""
+    stations = ("07761", "07790", "07149")
+    lines = [synop_line(station, "20160101120000", t=290) for station in stations]
     archive = write_synop(root / "archive", "synop.201601.csv.gz", lines)
     shutil.move(archive, root / "synop.201601.csv.gz")
 
@@ -131,7 +137,7 @@ def test_fetch_bad_month_raises(tmp_path):
 
 
 class _FlakyHandler(http.server.BaseHTTPRequestHandler):
-    """Answer 503 to the first `failures` requests, then the body; or sleep `delay` first.
+    """Return 503 to the first `failures` requests, then the body, after sleeping `delay` s.
 
     With `truncate`, the body is cut off after half of its announced length.
     """
