@@ -78,6 +78,8 @@ def test_web_export_with_preamble_iso_dates_cp1252(tmp_path):
     preamble = [
         '"Nombre d\'incendies suivant les critères de sélection : 2"',
         '"Critères de sélection =>";"Départements : 2A, 2B"',
+        '"Année(s) : 2024"',
+        "Année : 2024",
         '"A noter : les surfaces sont en m²"',
         "",
     ]

@@ -88,6 +88,7 @@ def load_dataset(uri: str | None = None) -> Dataset:
             ecad=[local_file(path) for path in chosen["ecad"]],
         )
     )
+    _log_rejections(communes.report, fires.report, weather.report)
     file_digests = {relative: file_sha256(path) for relative, path in used.items()}
     digest = dataset_digest(file_digests)
     report = {
@@ -117,6 +118,19 @@ def load_dataset(uri: str | None = None) -> Dataset:
         stations=weather.stations,
         weather=weather.days,
     )
+
+
+def _log_rejections(
+    communes: dict[str, Any], fires: dict[str, Any], weather: dict[str, Any]
+) -> None:
+    """Log one warning per source that rejected rows or values, with the counts per reason."""
+    sources = {"communes": communes, "fires": fires, "weather": weather}
+    sources |= {f"weather {name}": report for name, report in weather["sources"].items()}
+    for name, report in sources.items():
+        if report["rejected"]:
+            logger.warning("%s: rejected %s", name, report["rejected"])
+    if fires["duplicates_dropped"]:
+        logger.warning("fires: %d duplicate fires dropped", fires["duplicates_dropped"])
 
 
 def _is_usable(communes: pd.DataFrame, fires: pd.DataFrame, weather: pd.DataFrame) -> bool:

@@ -73,9 +73,12 @@ def find_header(
         if rest.startswith(separator) or rest == "":
             return index
         found = next((other for other in _OTHER_SEPARATORS if rest.startswith(other)), None)
+        if found is None:
+            # A preamble line such as "Année(s) : 2024" only starts like the header.
+            continue
         raise DataError(
-            f"{name}: line {index + 1} is separated by {found or rest[:1]!r}, expected "
-            f"{separator!r}; export the file again with {separator!r} as separator."
+            f"{name}: line {index + 1} is separated by {found!r}, expected {separator!r}; "
+            f"export the file again with {separator!r} as separator."
         )
     raise DataError(
         f"{name}: no header line starting with {first_column!r} in the first "
