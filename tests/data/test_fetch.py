@@ -96,6 +96,7 @@ def test_fetch_downloads_every_source(tmp_path):
         _write_mirror(mirror, server.url)
         summary = fetch_all(_options(server.url, destination))
         again = fetch_all(_options(server.url, destination))
+        refreshed = fetch_all(_options(server.url, destination, refresh=True))
     assert sorted(summary.downloaded) == [
         "communes/communes-corse.geojson",
         "weather/meteofrance-daily/Q_20_latest-2025-2026_RR-T-Vent.csv.gz",
@@ -105,6 +106,7 @@ def test_fetch_downloads_every_source(tmp_path):
     assert summary.not_found == ["weather/synop/synop.201602.csv.gz"]
     assert again.downloaded == []
     assert len(again.skipped) == 4
+    assert len(refreshed.downloaded) == 4
     synop = gzip.decompress((destination / "weather/synop/synop.201601.csv.gz").read_bytes())
     stations = [line[:5] for line in synop.decode().splitlines()[1:]]
     assert stations == ["07761", "07790"]

@@ -61,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     fetch.add_argument("--synop-from", default=SYNOP_FIRST_MONTH, help="first SYNOP month, YYYY-MM")
     fetch.add_argument("--synop-to", help="last SYNOP month, YYYY-MM (default: last month)")
+    fetch.add_argument(
+        "--refresh",
+        action="store_true",
+        help="download files again even when present (the `latest` daily file changes daily)",
+    )
     fetch.set_defaults(handler=run_fetch)
 
     push = commands.add_parser("push", help="upload the local data folder to an S3 prefix")
@@ -100,6 +105,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         synop_first_month=args.synop_from,
         synop_last_month=args.synop_to,
         sources=tuple(args.source or ("communes", "meteofrance", "synop")),
+        refresh=args.refresh,
     )
     summary = fetch_all(options)
     print(f"Data folder: {destination}")

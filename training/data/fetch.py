@@ -7,7 +7,7 @@
 - SYNOP monthly archives `synop.YYYYMM.csv.gz` (Météo-France, Licence Ouverte 2.0), cut down to the
   Ajaccio and Bastia rows.
 BDIFF has no download URL, so `BDIFF_INSTRUCTIONS` describes how to export it by hand.
-Files already present are skipped, and every file is written atomically.
+Files already present are skipped unless a refresh is requested. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ class FetchOptions:
     synop_first_month: str = SYNOP_FIRST_MONTH
     synop_last_month: str | None = None
     sources: tuple[str, ...] = ("communes", "meteofrance", "synop")
+    # Météo-France updates its `latest` daily file every day; `refresh` downloads it again.
+    refresh: bool = False
 
 
 @dataclass
@@ -140,7 +142,7 @@ def fetch_synop(options: FetchOptions, summary: FetchSummary) -> None:
         name = f"synop.{month}.csv.gz"
         relative_path = f"{folder}/{name}"
         destination = options.destination / relative_path
-        if destination.exists():
+        if destination.exists() and not options.refresh:
             summary.skipped.append(relative_path)
             continue
         url = _join(options.synop_base_url, name)
@@ -174,7 +176,7 @@ def _download_once(
     url: str, relative_path: str, options: FetchOptions, summary: FetchSummary
 ) -> None:
     destination = options.destination / relative_path
-    if destination.exists():
+    if destination.exists() and not options.refresh:
         summary.skipped.append(relative_path)
         return
     size = download(url, destination, options.timeout, options.retries)
