@@ -64,7 +64,7 @@ class FetchOptions:
     synop_first_month: str = SYNOP_FIRST_MONTH
     synop_last_month: str | None = None
     sources: tuple[str, ...] = ("communes", "meteofrance", "synop")
-    # Météo-France updates its `latest` daily file every day; `refresh` downloads it again.
+    # Météo-France rewrites its `latest` daily file every day, so `refresh` downloads again.
     refresh: bool = False
 
 
