@@ -10,12 +10,12 @@ from typing import Any
 
 import pandas as pd
 
-from training.data.communes import load_communes
+from training.data.communes import Communes, load_communes
 from training.data.digest import dataset_digest, file_sha256
-from training.data.fires import load_fires
+from training.data.fires import Fires, load_fires
 from training.data.layout import COMMUNES_FILE, FOLDERS, POPULATION_FILE, select_files
-from training.data.sources import open_source
-from training.data.weather import WeatherFiles, load_weather
+from training.data.sources import DataSource, open_source
+from training.data.weather import Weather, WeatherFiles, load_weather
 from training.errors import DataError
 from training.settings import load_settings
 
@@ -62,32 +62,8 @@ def load_dataset(uri: str | None = None) -> Dataset:
     if uri is None:
         uri = load_settings().data_uri
     source = open_source(uri)
-    listing = {folder: source.list_folder(folder) for folder in FOLDERS}
-    chosen = select_files(listing)
     used: dict[str, Path] = {}
-
-    def local_file(relative_path: str) -> tuple[Path, str]:
-        path = source.local_path(relative_path)
-        used[relative_path] = path
-        return path, relative_path
-
-    if COMMUNES_FILE not in chosen["communes"]:
-        raise DataError(
-            f"{COMMUNES_FILE}: file not found in {uri!r}; run `python -m training data fetch` "
-            "to download the commune outlines."
-        )
-    outlines = local_file(COMMUNES_FILE)
-    has_population = POPULATION_FILE in chosen["communes"]
-    population = local_file(POPULATION_FILE) if has_population else (None, "")
-    communes = load_communes(*outlines, *population)
-    fires = load_fires([local_file(path) for path in chosen["fires"]], communes.table["code"])
-    weather = load_weather(
-        WeatherFiles(
-            meteofrance=[local_file(path) for path in chosen["meteofrance"]],
-            synop=[local_file(path) for path in chosen["synop"]],
-            ecad=[local_file(path) for path in chosen["ecad"]],
-        )
-    )
+    communes, fires, weather = _load_parts(source, uri, used)
     _log_rejections(communes.report, fires.report, weather.report)
     file_digests = {relative: file_sha256(path) for relative, path in used.items()}
     digest = dataset_digest(file_digests)
@@ -118,6 +94,38 @@ def load_dataset(uri: str | None = None) -> Dataset:
         stations=weather.stations,
         weather=weather.days,
     )
+
+
+def _load_parts(
+    source: DataSource, uri: str, used: dict[str, Path]
+) -> tuple[Communes, Fires, Weather]:
+    """Load communes, fires and weather, recording in `used` every file read (for the digest)."""
+    listing = {folder: source.list_folder(folder) for folder in FOLDERS}
+    chosen = select_files(listing)
+
+    def local_file(relative_path: str) -> tuple[Path, str]:
+        path = source.local_path(relative_path)
+        used[relative_path] = path
+        return path, relative_path
+
+    if COMMUNES_FILE not in chosen["communes"]:
+        raise DataError(
+            f"{COMMUNES_FILE}: file not found in {uri!r}; run `python -m training data fetch` "
+            "to download the commune outlines."
+        )
+    outlines = local_file(COMMUNES_FILE)
+    has_population = POPULATION_FILE in chosen["communes"]
+    population = local_file(POPULATION_FILE) if has_population else (None, "")
+    communes = load_communes(*outlines, *population)
+    fires = load_fires([local_file(path) for path in chosen["fires"]], communes.table["code"])
+    weather = load_weather(
+        WeatherFiles(
+            meteofrance=[local_file(path) for path in chosen["meteofrance"]],
+            synop=[local_file(path) for path in chosen["synop"]],
+            ecad=[local_file(path) for path in chosen["ecad"]],
+        )
+    )
+    return communes, fires, weather
 
 
 def _log_rejections(
