@@ -15,6 +15,7 @@ from tests import servers
 from tests.data.builders import make_small_folder
 from training.data import load_dataset
 from training.data.publish import layout_files, write_manifest
+from training.data.remote import parse_listing, parse_manifest
 from training.errors import DataError
 
 
@@ -143,3 +144,19 @@ def test_digest_covers_paths_and_contents(tmp_path):
     renamed = load_dataset(str(folder)).digest
     assert renamed != before
     assert len(before) == 64
+
+
+def test_listing_keeps_direct_files_only():
+    html = """<html><body>
+    <a href="?C=N;O=D">Name</a> <a href="/data/">Parent Directory</a>
+    <a href="2020/">2020/</a> <a href="bdiff%20export.csv">bdiff export.csv</a>
+    <a href="/data/fires/national.csv.gz">national.csv.gz</a>
+    <a href="http://elsewhere.example/data/fires/x.csv">x.csv</a>
+    </body></html>"""
+    names = parse_listing(html, "http://127.0.0.1:8000/data/fires/")
+    assert names == ["bdiff export.csv", "national.csv.gz"]
+
+
+def test_invalid_manifest_raises():
+    with pytest.raises(DataError, match=r"manifest\.json: invalid manifest .*data manifest"):
+        parse_manifest(b'{"files": [{"size": 3}]}', "manifest.json")

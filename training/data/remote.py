@@ -108,7 +108,7 @@ class HttpSource:
             return []
         if response.status_code != 200:
             raise DataError(f"GET {url} returned HTTP {response.status_code}; check the server.")
-        return _names_in_listing(response.text, url)
+        return parse_listing(response.text, url)
 
     def local_path(self, relative_path: str) -> Path:
         url = urljoin(self.base_url, relative_path)
@@ -158,18 +158,21 @@ def _conditional_headers(meta: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-def _names_in_listing(html: str, url: str) -> list[str]:
+def parse_listing(html: str, url: str) -> list[str]:
+    """Return the names of the files directly inside the folder whose listing page is `html`.
+
+    Links to the parent, to subfolders, to other hosts and sort links (`?C=N;O=D`) are skipped.
+    """
     parser = _LinkParser()
     parser.feed(html)
+    folder = urlparse(url)
     names = set()
     for link in parser.links:
         target = urlparse(urljoin(url, link))
-        if target.query:
+        if target.query or target.netloc != folder.netloc:
             continue
-        path = unquote(target.path)
-        parent, _, name = path.rpartition("/")
-        # Keep only files directly inside the listed folder: no parent, subfolder or sort link.
-        if name and parent + "/" == unquote(urlparse(url).path):
+        parent, _, name = unquote(target.path).rpartition("/")
+        if name and parent + "/" == unquote(folder.path):
             names.add(name)
     return sorted(names)
 
