@@ -6,8 +6,8 @@ amount of -0.1 mm means a trace and counts as 0. Daily conventions, for day D:
 
 - tx: `tx12` reported at 18 UTC of D (max over 06-18 UTC). When it is missing, the max of `t`
   at 06-18 UTC of D, if at least 3 of those 5 reports exist. That max runs about 0.7 °C lower.
-- tn: `tn12` reported at 06 UTC of D (min over 18 UTC D-1 to 06 UTC D); when missing, the min of
-  `t` over the same window if at least 3 of its 5 reports exist.
+- tn: `tn12` reported at 06 UTC of D (min over 18 UTC D-1 to 06 UTC D). When it is missing, the
+  min of `t` over the same window, if at least 3 of its 5 reports exist.
 - rain: 06 UTC D to 06 UTC D+1, from `rr12` at 18 UTC D plus `rr12` at 06 UTC D+1, else the sum of
   the eight `rr3`, else `rr24` at 06 UTC D+1.
 - t12, rh12, wind12: the 12 UTC report. rh_min and wind_max: min of `u` and max of `ff` over the
