@@ -17,8 +17,22 @@ from tests.mlflow_server.conftest import run_entrypoint
             {"BACKEND_STORE_URI": "sqlite:///x.db", "S3_BUCKET": "b", "ALLOWED_HOSTS": "https://x"},
             "is not a host name",
         ),
+        (
+            {
+                "BACKEND_STORE_URI": "sqlite:///x.db",
+                "S3_BUCKET": "b",
+                "MLFLOW_AUTH_ENABLED": "maybe",
+            },
+            "MLFLOW_AUTH_ENABLED='maybe' is not a boolean",
+        ),
     ],
-    ids=["no-backend-store", "no-artifact-store", "bad-port", "allowed-host-with-scheme"],
+    ids=[
+        "no-backend-store",
+        "no-artifact-store",
+        "bad-port",
+        "allowed-host-with-scheme",
+        "auth-flag-not-boolean",
+    ],
 )
 def test_invalid_configuration_rejected(tmp_path, variables, message):
     result = run_entrypoint(variables, tmp_path)
