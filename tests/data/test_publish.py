@@ -53,10 +53,11 @@ def test_push_then_load_from_s3(tmp_path, s3_endpoint):
     assert json.loads(body) == build_manifest(folder)
 
 
-def test_push_uploads_changed_file(tmp_path, s3_endpoint):
+def test_push_changed_file_reaches_cache(tmp_path, s3_endpoint):
     folder = make_small_folder(tmp_path / "data")
     bucket = _bucket(s3_endpoint)
     push_folder(folder, f"s3://{bucket}/data")
+    assert load_dataset(f"s3://{bucket}/data").fires["area_ha"].iloc[0] == 2.0  # fills the cache
     fires = folder / "fires" / "fires.csv"
     fires.write_text(fires.read_text().replace("20000", "40000"))
     result = push_folder(folder, f"s3://{bucket}/data")
