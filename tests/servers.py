@@ -42,7 +42,9 @@ def wait_for_http(url: str, process: subprocess.Popen | None, log: Path, timeout
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+            raise RuntimeError(
+                f"server exited with {process.returncode}:\n{log.read_text()[-4000:]}"
+            )
         try:
             if requests.get(url, timeout=2).status_code < 500:
                 return
