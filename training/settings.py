@@ -240,7 +240,9 @@ class Settings:
 
     def __getitem__(self, name: str) -> Any:
         if name not in _BY_NAME:
-            raise KeyError(f"{name!r} is not a declared setting; declare it in training/settings.py")
+            raise KeyError(
+                f"{name!r} is not a declared setting; declare it in training/settings.py"
+            )
         return self.values[name]
 
     def __repr__(self) -> str:
