@@ -1,1 +1,1 @@
-"""Sub-commands of `python -m training`, one module per group (data, train and predict, registry)."""
+"""Sub-commands of `python -m training`, one module per group: data, train, registry."""
