@@ -194,6 +194,24 @@ VARIABLES: tuple[Variable, ...] = (
         "(localhost and 127.0.0.1 are always allowed).",
     ),
     Variable(
+        "SPACE_HOST",
+        str,
+        "",
+        "Server: set by Hugging Face Spaces to the Space's host name, which is then allowed too.",
+    ),
+    Variable(
+        "MLFLOW_SERVER_WORKERS",
+        int,
+        2,
+        "Server: number of server worker processes.",
+    ),
+    Variable(
+        "MLFLOW_SERVER_X_FRAME_OPTIONS",
+        str,
+        "NONE",
+        "Server: X-Frame-Options of the UI; NONE lets Hugging Face show it in its page.",
+    ),
+    Variable(
         "MLFLOW_AUTH_ENABLED",
         bool,
         False,
