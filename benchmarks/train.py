@@ -1,9 +1,9 @@
 """Time a full hist_gradient_boosting training run on the real data and report its peak memory.
 
-Starts its own MLflow server on loopback (SQLite, artifacts in a temporary folder), loads the data
-at FIRE_DATA_URI (default ../shared/data), trains with the default split, and prints the wall
-time and the peak resident memory of this process and its children. Targets: at most 5 minutes
-and 4 GB on a 2-core machine.
+Starts its own MLflow server on loopback, with SQLite and artifacts in a temporary folder. Loads
+the data at FIRE_DATA_URI (default ../shared/data), trains with the default split, and prints
+the wall time and the peak resident memory of this process and its children. Targets: at most
+5 minutes and 4 GB on a 2-core machine.
 
     .venv/bin/python benchmarks/train.py [--model FAMILY] [--register]
 """

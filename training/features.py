@@ -3,8 +3,8 @@
 Every feature of day D uses only what is known at the end of day D. Rain of climatological day D
 runs from 06 UTC D to 06 UTC D+1, so it is not known at the end of D and rain features use days up
 to D-1. Daily max and min temperature, minimum humidity, max wind and the 12 UTC observation of D
-are known. Rolling windows use whichever days have data (a window with no data gives NaN), and
-every feature of D depends only on the data of the `HISTORY_DAYS` days up to D, so building one
+are known. Rolling windows use whichever days have data, and a window with no data gives NaN.
+Every feature of D depends only on the data of the `HISTORY_DAYS` days up to D. So building one
 date alone gives exactly the values that a long training panel gives for that date.
 """
 
@@ -50,8 +50,9 @@ GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# Direction in which each weather feature may move the fire risk: +1 never lowers it, -1 never
-# raises it. Hotter, drier and windier weather must never lower the predicted risk.
+# Direction in which each weather feature may move the fire risk: +1 for hotter, drier or windier
+# and -1 for cooler, wetter or calmer. The gradient-boosting family constrains its trees to these
+# directions, so that worse fire weather never lowers its predicted risk.
 MONOTONIC_DIRECTIONS: dict[str, int] = {
     "tx_c": 1,
     "t12_c": 1,
@@ -204,19 +205,21 @@ def build_features(
     as float32. Raises FeatureError when a date is outside `available_range(dataset, groups)`.
     """
     selected = validate_groups(groups)
-    wanted = to_dates(dates)
-    if wanted.empty:
+    requested_dates = to_dates(dates)
+    if requested_dates.empty:
         raise FeatureError("no date requested: pass at least one date")
-    check_dates_in_range(dataset, wanted, selected)
-    days = pd.date_range(wanted[0] - pd.Timedelta(days=HISTORY_DAYS), wanted[-1], freq="D")
-    positions = days.get_indexer(wanted)
+    check_dates_in_range(dataset, requested_dates, selected)
+    days = pd.date_range(
+        requested_dates[0] - pd.Timedelta(days=HISTORY_DAYS), requested_dates[-1], freq="D"
+    )
+    positions = days.get_indexer(requested_dates)
     communes = dataset.communes
     n_communes = len(communes)
 
     frame = pd.DataFrame(
         {
-            "date": np.repeat(wanted.values, n_communes),
-            "commune_code": np.tile(communes["code"].to_numpy(dtype=object), len(wanted)),
+            "date": np.repeat(requested_dates.values, n_communes),
+            "commune_code": np.tile(communes["code"].to_numpy(dtype=object), len(requested_dates)),
         }
     )
     frame["commune_code"] = frame["commune_code"].astype("string")
@@ -235,13 +238,13 @@ def build_features(
 
 
 def _season_features(dataset: Any, days: pd.DatetimeIndex, positions: np.ndarray) -> dict:
-    wanted = days[positions]
+    requested_dates = days[positions]
     n_communes = len(dataset.communes)
-    angle = 2 * np.pi * (wanted.dayofyear.to_numpy() - 1) / 365.25
+    angle = 2 * np.pi * (requested_dates.dayofyear.to_numpy() - 1) / 365.25
     per_date = {
         "day_of_year_sin": np.sin(angle),
         "day_of_year_cos": np.cos(angle),
-        "month": wanted.month.to_numpy(),
+        "month": requested_dates.month.to_numpy(),
     }
     return {
         name: np.repeat(values[:, None], n_communes, axis=1) for name, values in per_date.items()
@@ -355,15 +358,15 @@ def _commune_weather(dataset: Any, column: str, days: pd.DatetimeIndex) -> np.nd
     return interpolate_to_communes(station_matrix(dataset, column, days), weights)
 
 
-def _rolling(matrix: np.ndarray, window: int, how: str) -> np.ndarray:
-    """Apply a NaN-skipping rolling `how` ("sum", "max", "min") over rows, min_periods=1."""
+def _rolling(matrix: np.ndarray, window: int, statistic: str) -> np.ndarray:
+    """Apply a NaN-skipping rolling `statistic` ("sum", "max", "min") over rows, min_periods=1."""
     rolling = pd.DataFrame(matrix).rolling(window, min_periods=1)
-    return getattr(rolling, how)().to_numpy()
+    return getattr(rolling, statistic)().to_numpy()
 
 
 def _rain_features(dataset: Any, days: pd.DatetimeIndex, positions: np.ndarray) -> dict:
     rain = _commune_weather(dataset, "rain_mm", days)
-    # Row d holds the rain of day d-1, the last climatological day complete at the end of d.
+    # Row d contains the rain of day d-1, the last climatological day complete at the end of d.
     known_rain = np.vstack([np.full((1, rain.shape[1]), np.nan), rain[:-1]])
     features = {
         f"rain_{window}d_mm": _rolling(known_rain, window, "sum")[positions]
@@ -403,27 +406,29 @@ def build_labels(dataset: Any, dates: Iterable[Any] | Any, horizon_days: int) ->
     """
     if horizon_days < 1:
         raise FeatureError(f"horizon_days={horizon_days!r} is invalid: use a whole number >= 1")
-    wanted = to_dates(dates)
+    requested_dates = to_dates(dates)
     first, last = fire_data_range(dataset)
     horizon = pd.Timedelta(days=horizon_days)
-    if wanted[0].date() < first or (wanted[-1] + horizon).date() > last:
+    start, end = requested_dates[0].date(), requested_dates[-1].date()
+    needed_end = end + dt.timedelta(days=horizon_days)
+    if start < first or needed_end > last:
         raise FeatureError(
-            f"labels of {wanted[0].date()}..{wanted[-1].date()} with a {horizon_days}-day horizon "
-            f"need fire records up to {(wanted[-1] + horizon).date()}, but they cover "
-            f"{first}..{last}: choose earlier dates or a shorter horizon"
+            f"labels of {start}..{end} with a {horizon_days}-day horizon need fire records up "
+            f"to {needed_end}, but they cover {first}..{last}: choose earlier dates or a shorter "
+            "horizon"
         )
-    days = pd.date_range(wanted[0], wanted[-1] + horizon, freq="D")
+    days = pd.date_range(requested_dates[0], requested_dates[-1] + horizon, freq="D")
     counts = daily_fire_counts(dataset, days)
     cumulative = np.vstack([np.zeros((1, counts.shape[1])), np.cumsum(counts, axis=0)])
-    positions = days.get_indexer(wanted)
+    positions = days.get_indexer(requested_dates)
     # cumulative[p + 1] counts fires up to day p; the label window is days p+1 .. p+horizon.
     upcoming = cumulative[positions + 1 + horizon_days] - cumulative[positions + 1]
     n_communes = len(dataset.communes)
     return pd.DataFrame(
         {
-            "date": np.repeat(wanted.values, n_communes),
+            "date": np.repeat(requested_dates.values, n_communes),
             "commune_code": pd.array(
-                np.tile(dataset.communes["code"].to_numpy(dtype=object), len(wanted)),
+                np.tile(dataset.communes["code"].to_numpy(dtype=object), len(requested_dates)),
                 dtype="string",
             ),
             "fires_next_h": upcoming.ravel().astype(np.float32),

@@ -91,10 +91,10 @@ def predict_communes(dataset: Any, loaded: LoadedModel, date: Any) -> pd.DataFra
     Returns commune_code, name, department and probability, sorted by commune_code. Raises
     FeatureError naming the valid range when `date` is outside it.
     """
-    wanted = to_dates(date)
-    if len(wanted) != 1:
+    requested_dates = to_dates(date)
+    if len(requested_dates) != 1:
         raise FeatureError(f"expected one date, got {date!r}")
-    features = build_features(dataset, wanted, loaded.feature_groups)
+    features = build_features(dataset, requested_dates, loaded.feature_groups)
     inputs = features[["date", "commune_code", *feature_columns(loaded.feature_groups)]]
     probabilities = np.asarray(loaded.pyfunc.predict(inputs), dtype=float).ravel()
     communes = dataset.communes.set_index("code")

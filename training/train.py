@@ -42,7 +42,8 @@ from training.settings import load_settings
 logger = logging.getLogger(__name__)
 
 YearRange = tuple[int, int]
-# Default split: the last TEST_YEARS whole years test, the VAL_YEARS before validate.
+# Default split: the last TEST_YEARS whole years are for testing, the VAL_YEARS before them for
+# validation, and the rest for training.
 TEST_YEARS = 2
 VAL_YEARS = 2
 MIN_TRAIN_YEARS = 1
@@ -59,7 +60,7 @@ TRUSTED_TYPES = [
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What to train: the family, the label horizon, the feature groups and the year splits.
+    """Settings of one training run: family, label horizon, feature groups and year splits.
 
     None for `feature_groups` means every group with data over the period; None for the years
     means the default split of the longest period that the groups cover.
@@ -267,7 +268,16 @@ def train_and_log(dataset: Any, config: TrainConfig) -> TrainResult:
     return result
 
 
-def _run(dataset, config, split, panel, params, run_id, settings) -> TrainResult:
+def _run(
+    dataset: Any,
+    config: TrainConfig,
+    split: Split,
+    panel: pd.DataFrame,
+    params: dict[str, Any],
+    run_id: str,
+    settings: Any,
+) -> TrainResult:
+    """Log, fit, evaluate and register inside the active run."""
     train = _rows_of(panel, split.train_years)
     val = _rows_of(panel, split.val_years)
     test = _rows_of(panel, split.test_years)

@@ -24,7 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train on whole-year splits of the data at FIRE_DATA_URI and log the run to "
         "the MLflow server at MLFLOW_TRACKING_URI.",
     )
-    train.add_argument("--model", choices=MODEL_FAMILIES, default="hist_gradient_boosting")
+    train.add_argument(
+        "--model",
+        choices=MODEL_FAMILIES,
+        default="hist_gradient_boosting",
+        help="model family to train (default hist_gradient_boosting)",
+    )
     train.add_argument(
         "--register", action="store_true", help="register the model as a new registry version"
     )
