@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: $(VENV)/.installed
-	$(BIN)/python -m training.quickstart
+	$(BIN)/python -m training.quickstart $(ARGS)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ("climatology", "hist_gradient_boosting")
+SPLITS = ("train", "val", "test")
 QUIET_ENVIRONMENT = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",
@@ -121,14 +122,20 @@ def registered_versions(tracking_uri: str, model_name: str) -> list:
     return client.search_model_versions(f"name = '{model_name}'")
 
 
-def train_and_promote(tracking_uri: str, model_name: str) -> None:
+def train_and_promote(tracking_uri: str, model_name: str, train_options: list[str]) -> None:
     """Train both families, register them, and promote the one with the better test AP."""
     for family in FAMILIES:
         print(f"Training {family} (progress below)", flush=True)
         run_step(
-            [sys.executable, "-m", "training", "train", "--model", family, "--register"],
+            [sys.executable, "-m", "training", "train", "--model", family, "--register"]
+            + train_options,
             f"Training {family} failed; the run is marked FAILED in MLflow",
         )
+    promote_best(tracking_uri, model_name)
+
+
+def promote_best(tracking_uri: str, model_name: str) -> None:
+    """Promote the registered version with the highest test average precision."""
     versions = registered_versions(tracking_uri, model_name)
     best = max(versions, key=lambda version: float(version.tags.get("test_average_precision", "0")))
     print(
@@ -169,47 +176,90 @@ def run_dashboard(port: int) -> int:
         return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server-port", type=int, default=5000, help="local MLflow server port")
     parser.add_argument("--dashboard-port", type=int, default=8501, help="Streamlit port")
     parser.add_argument(
         "--keep-server", action="store_true", help="leave the MLflow server running on exit"
     )
-    args = parser.parse_args(argv)
+    for split in SPLITS:
+        parser.add_argument(
+            f"--{split}-years",
+            metavar="FIRST-LAST",
+            help=f"{split} years of the first two models (default: the training default)",
+        )
+    return parser.parse_args(argv)
+
+
+def training_options(args: argparse.Namespace) -> list[str]:
+    """Turn the year options given to the quick start into `train` options."""
+    options = []
+    for split in SPLITS:
+        years = getattr(args, f"{split}_years")
+        if years:
+            options += [f"--{split}-years", years]
+    return options
+
+
+def ensure_production_model(settings, train_options: list[str]) -> None:
+    """Train and promote when the registry is empty, or promote when nothing is in production."""
+    from mlflow import MlflowClient
+
+    if not registered_versions(settings.tracking_uri, settings.model_name):
+        started_at = time.monotonic()
+        train_and_promote(settings.tracking_uri, settings.model_name, train_options)
+        print(f"Trained and promoted in {time.monotonic() - started_at:.0f} s")
+        return
+    model = MlflowClient(tracking_uri=settings.tracking_uri).get_registered_model(
+        settings.model_name
+    )
+    production = model.aliases.get(settings.production_alias)
+    if production is None:
+        print(f"{settings.model_name} has versions but none in production")
+        promote_best(settings.tracking_uri, settings.model_name)
+    else:
+        print(f"Using {settings.model_name} version {production}, already in production")
+
+
+def run_steps(args: argparse.Namespace, settings, uri_from_user: bool) -> int:
+    """Run the five steps; return the dashboard's exit status."""
+    total = 5
+    announce(1, total, "MLflow tracking server")
+    args.server_started = start_server(settings.tracking_uri, args.server_port)
+    announce(2, total, "Data")
+    ensure_data(settings.data_uri, uri_from_user)
+    announce(3, total, "Checking the data")
+    run_step(
+        [sys.executable, "-m", "training", "data", "check"],
+        "The data check found the data unusable; fix what the report names",
+    )
+    announce(4, total, "Production model")
+    ensure_production_model(settings, training_options(args))
+    announce(5, total, "Dashboard")
+    return run_dashboard(args.dashboard_port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.environ.update({**QUIET_ENVIRONMENT, **os.environ})
     export_secrets_to_environment()
     uri_from_user = "FIRE_DATA_URI" in os.environ
-    if "MLFLOW_TRACKING_URI" not in os.environ:
-        os.environ["MLFLOW_TRACKING_URI"] = f"http://127.0.0.1:{args.server_port}"
+    os.environ.setdefault("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{args.server_port}")
     settings = load_settings()
-    total = 5
-    started = False
+
+    args.server_started = False
     try:
-        announce(1, total, "MLflow tracking server")
-        started = start_server(settings.tracking_uri, args.server_port)
-        announce(2, total, "Data")
-        ensure_data(settings.data_uri, uri_from_user)
-        announce(3, total, "Checking the data")
-        run_step(
-            [sys.executable, "-m", "training", "data", "check"],
-            "The data check found the data unusable; fix what the report names",
-        )
-        announce(4, total, "Models")
-        if registered_versions(settings.tracking_uri, settings.model_name):
-            print(f"The registry already has versions of {settings.model_name}; skipping training")
-        else:
-            started_at = time.monotonic()
-            train_and_promote(settings.tracking_uri, settings.model_name)
-            print(f"Trained and promoted in {time.monotonic() - started_at:.0f} s")
-        announce(5, total, "Dashboard")
-        return run_dashboard(args.dashboard_port)
+        return run_steps(args, settings, uri_from_user)
     except QuickstartError as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
     finally:
-        if started and not args.keep_server:
+        if args.server_started and not args.keep_server:
             print("Stopping the MLflow server started by this command")
             stop_server()
 
