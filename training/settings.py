@@ -156,6 +156,13 @@ VARIABLES: tuple[Variable, ...] = (
         "Seconds that the dashboard keeps an MLflow query result before asking again.",
     ),
     Variable(
+        "DASHBOARD_MAP_TILES",
+        str,
+        "OpenStreetMap",
+        "Base map tiles of the risk map, as a folium tiles name or URL template; 'none' draws "
+        "the commune polygons without a base map (no request to a tile server).",
+    ),
+    Variable(
         "MLFLOW_UI_URL",
         str,
         "",
