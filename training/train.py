@@ -53,8 +53,12 @@ TRUSTED_TYPES = [
     "training.models.FireRiskClassifier",
     "training.models.CommuneFireRate",
     "training.models.ClimatologyClassifier",
-    # Raw tree nodes of HistGradientBoosting; trusted because this code writes the file itself.
+    # Raw tree nodes of HistGradientBoosting and of the random forest's trees, which skops does
+    # not trust by default; trusted here because this code writes the file itself.
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",
+    # The input dtype that SimpleImputer records.
+    "numpy.dtype",
 ]
 
 

@@ -71,7 +71,7 @@ def test_capture_top_fraction_hand_case():
     assert evaluate.capture_top_fraction(dates, probabilities, fires) == pytest.approx(0.5)
 
 
-def test_capture_top_fraction_rounds_up_and_breaks_ties_by_order():
+def test_capture_rounds_up_breaks_ties():
     dates = np.repeat(np.datetime64("2021-07-01"), 12)
     probabilities = np.full(12, 0.3)
     fires = np.zeros(12)

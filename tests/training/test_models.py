@@ -97,3 +97,24 @@ def test_unknown_hyperparameter_rejected():
 def test_unknown_family_rejected():
     with pytest.raises(TrainingError, match="unknown model family 'xgboost'"):
         models.build_model("xgboost", ["tx_c"], False, {})
+
+
+@pytest.mark.parametrize("family", models.MODEL_FAMILIES)
+def test_family_saves_and_loads_with_mlflow(family, tmp_path):
+    import mlflow.pyfunc
+    import mlflow.sklearn
+
+    from training.train import TRUSTED_TYPES
+
+    world = make_world()
+    dates = pd.date_range("2021-05-01", "2021-07-31")
+    frame = features.build_features(world, dates, None)
+    labels = features.build_labels(world, dates, 7)["label"].to_numpy()
+    columns = features.feature_columns(features.FEATURE_GROUPS)
+    parameters = {"hist_gradient_boosting": {"max_iter": 5}, "random_forest": {"n_estimators": 3}}
+    model = models.build_model(family, columns, True, parameters.get(family, {}))
+    model.fit(frame, labels)
+    path = tmp_path / "model"
+    mlflow.sklearn.save_model(model, path, skops_trusted_types=TRUSTED_TYPES)
+    loaded = mlflow.pyfunc.load_model(str(path))
+    np.testing.assert_allclose(np.asarray(loaded.predict(frame)), model.predict(frame))

@@ -112,6 +112,8 @@ def test_run_logs_params_metrics_tags(trained, real_dataset, mlflow_server, fami
     run = MlflowClient(mlflow_server.url).get_run(result.run_id)
     assert run.info.status == "FINISHED"
     params = run.data.params
+    for name in CONTRACT_PARAMS:
+        assert name in params
     assert params["model_family"] == family
     assert params["horizon_days"] == "7"
     assert params["feature_groups"] == ",".join(features.FEATURE_GROUPS)
@@ -122,6 +124,9 @@ def test_run_logs_params_metrics_tags(trained, real_dataset, mlflow_server, fami
     if family == "hist_gradient_boosting":
         assert params["max_iter"] == "40"
         assert params["learning_rate"] == "0.05"
+        assert params["min_samples_leaf"] == "200"
+    else:
+        assert params["smoothing"] == "100.0"
     for split in ("val", "test"):
         for metric in ("roc_auc", "average_precision", "brier_score", "log_loss"):
             assert f"{split}_{metric}" in run.data.metrics
@@ -177,6 +182,10 @@ def test_registered_version_tags(trained, mlflow_server, real_dataset, family):
         "corsica-fire-risk", str(result.registered_version)
     )
     assert version.run_id == result.run_id
+    for name in CONTRACT_PARAMS:
+        assert name in version.tags
+    for name in ("roc_auc", "average_precision", "brier_score", "log_loss", "capture_top10pct"):
+        assert f"test_{name}" in version.tags
     assert version.tags["model_family"] == family
     assert version.tags["test_years"] == "2010-2010"
     assert version.tags["data_digest"] == real_dataset.digest
@@ -208,7 +217,7 @@ def test_predict_communes_real_data(boosting_model, real_dataset):
 
 
 def test_predict_matches_training_features(boosting_model, real_dataset):
-    """The logged pyfunc returns what the fitted model returned on the same rows."""
+    """predict_communes returns what the pyfunc returns on the builder's rows of that date."""
     assert boosting_model.feature_groups == features.FEATURE_GROUPS
     assert boosting_model.horizon_days == 7
     assert boosting_model.feature_builder_version == features.FEATURE_BUILDER_VERSION
