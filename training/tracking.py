@@ -43,8 +43,8 @@ def start_experiment(tracking_uri: str, experiment_name: str) -> str:
         experiment = mlflow.set_experiment(experiment_name)
     except MlflowException as error:
         raise TrackingError(
-            f"MLflow server {tracking_uri!r} rejected experiment {experiment_name!r}: {error}. "
-            "Check MLFLOW_TRACKING_URI and that the server is running."
+            f"setting experiment {experiment_name!r} on MLflow server {tracking_uri!r} failed: "
+            f"{error}. Check MLFLOW_TRACKING_URI and that the server is running."
         ) from error
     except OSError as error:
         raise TrackingError(

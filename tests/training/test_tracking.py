@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
+import mlflow
 import numpy as np
 import pandas as pd
+import pytest
 from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.pandas_dataset import PandasDataset
 
+from tests.servers import free_port
 from training import tracking
+from training.errors import TrackingError
 
 
+# MLflow hints that integer columns cannot hold gaps; the label column here is meant to be int.
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_panel_dataset_schema_matches_full_inference():
     rows = 3000
     frame = pd.DataFrame(
@@ -37,3 +45,12 @@ def test_git_commit_of_checkout():
 
 def test_git_commit_outside_checkout(tmp_path):
     assert tracking.git_commit(tmp_path) is None
+
+
+def test_unreachable_server_raises_tracking_error(monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(TrackingError, match=re.escape(repr(url))):
+        tracking.start_experiment(url, "corsica-fire-risk")
+    mlflow.set_tracking_uri(None)
