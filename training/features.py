@@ -116,33 +116,49 @@ def validate_groups(groups: Iterable[str] | str | None) -> tuple[str, ...]:
 
 
 def group_ranges(dataset: Any) -> dict[str, tuple[dt.date, dt.date] | None]:
-    """Return, per group, the first and last date whose features have inputs (None = any date)."""
+    """Return, per group with data, the first and last date whose features have inputs.
+
+    None means any date. A weather group whose columns are empty everywhere is left out.
+    """
     fire_first, fire_last = fire_data_range(dataset)
-    return {
+    ranges = {
         "season": None,
         "commune": None,
         "recent_fires": (fire_first, fire_last),
-        "rain": _shifted_range(_weather_range(dataset, ("rain_mm",)), days=1),
-        "heat_humidity_wind": _weather_range(dataset, _HEAT_COLUMNS),
     }
+    rain = _weather_range(dataset, ("rain_mm",))
+    if rain is not None:
+        ranges["rain"] = _shifted_range(rain, days=1)
+    heat = _weather_range(dataset, _HEAT_COLUMNS)
+    if heat is not None:
+        ranges["heat_humidity_wind"] = heat
+    return ranges
 
 
 def available_range(dataset: Any, groups: Iterable[str] | None) -> tuple[dt.date, dt.date]:
     """Return the first and last dates for which every group in `groups` has its inputs.
 
     Season and commune features exist for any date. When only those groups are selected, the
-    range of the fire data is returned, because the labels need fire records anyway.
+    range of the fire data is returned, because the labels need fire records anyway. Raises
+    FeatureError when a selected group has no data at all or the groups share no date.
     """
+    selected = validate_groups(groups)
     ranges = group_ranges(dataset)
+    without_data = [group for group in selected if group not in ranges]
+    if without_data:
+        raise FeatureError(
+            f"feature groups {without_data!r} have no data in {dataset.uri!r}: drop them with "
+            "--feature-groups or add the missing weather files"
+        )
     first, last = fire_data_range(dataset)
-    bounded = [ranges[group] for group in validate_groups(groups) if ranges[group] is not None]
+    bounded = [ranges[group] for group in selected if ranges[group] is not None]
     if bounded:
         first = max(start for start, _ in bounded)
         last = min(end for _, end in bounded)
     if first > last:
         raise FeatureError(
-            f"feature groups {list(validate_groups(groups))!r} have no date in common: "
-            f"{ranges!r}; choose groups whose data periods overlap"
+            f"feature groups {list(selected)!r} have no date in common ({ranges!r}): choose "
+            "groups whose data periods overlap"
         )
     return first, last
 
@@ -165,11 +181,7 @@ def _weather_range(dataset: Any, columns: Sequence[str]) -> tuple[dt.date, dt.da
     return dates.min().date(), dates.max().date()
 
 
-def _shifted_range(
-    date_range: tuple[dt.date, dt.date] | None, days: int
-) -> tuple[dt.date, dt.date] | None:
-    if date_range is None:
-        return None
+def _shifted_range(date_range: tuple[dt.date, dt.date], days: int) -> tuple[dt.date, dt.date]:
     delta = dt.timedelta(days=days)
     return date_range[0] + delta, date_range[1] + delta
 

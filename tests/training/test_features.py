@@ -236,3 +236,12 @@ def test_unknown_group_rejected(world):
 def test_validate_groups_orders_and_parses():
     assert features.validate_groups("rain, season") == ("season", "rain")
     assert features.validate_groups(None) == features.FEATURE_GROUPS
+
+
+def test_group_without_data_rejected(world):
+    heat_columns = ["tx_c", "rh_min_pct", "wind_max_ms", "t12_c", "rh12_pct", "wind12_ms"]
+    world.weather[heat_columns] = np.nan
+    assert "heat_humidity_wind" not in features.group_ranges(world)
+    assert features.available_range(world, ["rain"]) == (dt.date(2020, 1, 2), dt.date(2022, 1, 1))
+    with pytest.raises(FeatureError, match=r"\['heat_humidity_wind'\] have no data"):
+        features.available_range(world, None)
