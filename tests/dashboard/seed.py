@@ -92,8 +92,8 @@ def log_run(
         for step in range(3):
             mlflow.log_metric("train_loss", 1.0 / (step + 1) + average_precision, step=step)
         if with_images:
-            _log_figure(f"{run_name} ROC", "plots/roc_curve.png")
-            _log_figure(f"{run_name} calibration", "plots/calibration.png")
+            _log_figure(f"{run_name} ROC", "evaluation/test_roc_pr.png")
+            _log_figure(f"{run_name} calibration", "evaluation/test_reliability.png")
         model_uri = None
         if with_model:
             info = mlflow.sklearn.log_model(_fitted_model(len(run_name)), name="model")
