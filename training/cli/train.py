@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Any
 
@@ -101,6 +102,8 @@ def run_train(args: argparse.Namespace) -> int:
         hyperparameters=dict(parse_param(text) for text in args.param),
         register=args.register,
     )
+    # MLflow writes "View run" links to standard output, which carries only the JSON summary here.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     logger.info("Loading data")
     dataset = load_dataset(args.data_uri)
     result = train_and_log(dataset, config)
