@@ -327,7 +327,11 @@ def _recent_fire_features(dataset: Any, days: pd.DatetimeIndex, positions: np.nd
 
 
 def idw_weights(communes: pd.DataFrame, stations: pd.DataFrame) -> np.ndarray:
-    """Return inverse-distance weights (communes x stations) from great-circle distances in km."""
+    """Return inverse-distance weights (communes x stations) from great-circle distances in km.
+
+    NOTE: the shared data has two stations, the Ajaccio and Bastia airports, so every commune,
+    mountain ones included, gets a blend of two coastal series with no altitude correction.
+    """
     lat1 = np.radians(communes["lat"].to_numpy(dtype=float))[:, None]
     lon1 = np.radians(communes["lon"].to_numpy(dtype=float))[:, None]
     lat2 = np.radians(stations["lat"].to_numpy(dtype=float))[None, :]
