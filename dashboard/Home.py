@@ -20,7 +20,9 @@ gateway.apply_http_defaults()
 export_secrets_to_environment()
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-st.set_page_config(page_title="Corsica fire risk", page_icon=str(ROOT / "assets" / "logo.svg"))
+st.set_page_config(
+    page_title="Corsica fire risk", page_icon=str(ROOT / "assets" / "logo.svg"), layout="wide"
+)
 PAGES = Path(__file__).resolve().parent / "pages"
 navigation = st.navigation(
     [
