@@ -30,14 +30,14 @@ def find_version(
 def last_promotion_to(
     state: registry.RegistryState | None, version: int
 ) -> registry.AuditRecord | None:
-    """The latest audit record that moved production to `version`, if any."""
+    """Return the latest audit record that moved production to `version`, if any."""
     if state is None:
         return None
     return next((r for r in reversed(state.history) if r.to_version == version), None)
 
 
 def runs_table(runs: Sequence[RunInfo], links: bool = False) -> pd.DataFrame:
-    """One row per run: name, family, start time, status and the key test metrics."""
+    """Tabulate runs: name, family, start time, status and the key test metrics."""
     rows = []
     for run in runs:
         row = {
@@ -81,7 +81,7 @@ def params_metrics_table(runs: Sequence[RunInfo], differences_only: bool = False
 
 
 def metric_bar(runs: Sequence[RunInfo], metric: str) -> go.Figure:
-    """One bar per run for one metric; runs without the metric are left out."""
+    """Draw one bar per run for one metric; runs without the metric are left out."""
     kept = [run for run in runs if metric in run.metrics]
     figure = go.Figure(
         go.Bar(
@@ -97,7 +97,7 @@ def metric_bar(runs: Sequence[RunInfo], metric: str) -> go.Figure:
 
 
 def _numeric_dimension(name: str, values: list[str]) -> dict:
-    """A parallel-coordinates axis; text values become ordered integer codes with tick labels."""
+    """Build a parallel-coordinates axis; text values become integer codes with tick labels."""
     numbers = pd.to_numeric(pd.Series(values), errors="coerce")
     if numbers.notna().all():
         return {"label": html.escape(name), "values": numbers.tolist()}
@@ -155,7 +155,7 @@ def param_scatter(runs: Sequence[RunInfo], param: str, metric: str) -> go.Figure
 def history_lines(
     runs: Sequence[RunInfo], histories: Mapping[str, Sequence[tuple[int, float]]], metric: str
 ) -> go.Figure:
-    """One line per run of a metric's logged values by step."""
+    """Draw one line per run of a metric's logged values by step."""
     figure = go.Figure()
     for run in runs:
         points = histories.get(run.run_id, [])
@@ -221,7 +221,7 @@ def comparison_table(comparison: registry.Comparison) -> pd.DataFrame:
 
 
 def audit_table(state: registry.RegistryState) -> pd.DataFrame:
-    """The promotion history, newest first."""
+    """Tabulate the promotion history, newest first."""
     rows = [
         {
             "#": record.sequence,

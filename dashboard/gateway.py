@@ -51,7 +51,7 @@ def apply_http_defaults(environ: dict[str, str] | None = None) -> None:
 
 @dataclass(frozen=True)
 class ServerStatus:
-    """Whether the tracking server answers, and the production version when it does."""
+    """Reachability of the tracking server, and the production version when it responds."""
 
     tracking_uri: str
     reachable: bool
@@ -114,7 +114,7 @@ def run_info(run: Run) -> RunInfo:
 
 
 def server_status(client: MlflowClient, model_name: str, alias: str) -> ServerStatus:
-    """Check the server with one registry request; a missing model still means it answers."""
+    """Check the server with one registry request; a missing model still means it responds."""
     uri = client.tracking_uri
     try:
         state = registry.get_state(client, model_name, alias)
@@ -281,7 +281,7 @@ _TTL = load_settings()["DASHBOARD_CACHE_TTL"]
 
 @st.cache_resource(show_spinner=False)
 def get_client(tracking_uri: str) -> MlflowClient:
-    """One client per tracking URI for the whole app (MlflowClient is thread-safe)."""
+    """Create one client per tracking URI, shared by every session of the app."""
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 

@@ -1,8 +1,8 @@
 """The promotion and rollback confirmation dialog shared by the registry and map pages.
 
 The production version a user saw when the page first loaded is kept in session_state and
-passed to the registry as `expected_current`, so a promotion made by someone else meanwhile
-makes this one fail with the new state instead of silently overwriting it.
+passed to the registry as `expected_current`. A promotion made by someone else meanwhile then
+makes this one fail with the new state, instead of silently overwriting it.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def _confirm(action: str, version: int) -> None:
     client = gateway.current_client()
     state = registry.get_state(client)
     comparison = registry.compare_with_production(client, state, version)
+
     verb = "Roll back to" if action == "rollback" else "Promote"
     st.markdown(
         f"**{verb} version {version}** (production now: version {state.production_version})"
@@ -84,6 +85,7 @@ def _confirm(action: str, version: int) -> None:
     if comparison.problems:
         override = st.checkbox("Override the guard (a reason is required)", key="dialog_override")
     reason = st.text_input("Reason, stored in the audit trail", key="dialog_reason")
+
     confirm, cancel = st.columns(2)
     if cancel.button("Cancel", key="dialog_cancel"):
         _close_dialog()

@@ -89,7 +89,7 @@ def filter_department(frame: pd.DataFrame, department: str | None) -> pd.DataFra
 
 
 def top_communes(classified: pd.DataFrame, count: int = 10) -> pd.DataFrame:
-    """The `count` communes with the highest probability, highest first."""
+    """Return the `count` communes with the highest probability, highest first."""
     columns = ["commune_code", "name", "department", "probability", "danger_label"]
     ordered = classified.sort_values(["probability", "commune_code"], ascending=[False, True])
     return ordered[columns].head(count).reset_index(drop=True)
@@ -188,7 +188,7 @@ def map_features(geojson: dict[str, Any], classified: pd.DataFrame) -> dict[str,
 
 
 def commune_bounds(geojson: dict[str, Any], code: str) -> list[list[float]] | None:
-    """[[south, west], [north, east]] of one commune, or None when the code is unknown."""
+    """Return [[south, west], [north, east]] of one commune, or None for an unknown code."""
     for feature in geojson["features"]:
         if str(feature["properties"].get("code")) == code:
             west, south, east, north = shape(feature["geometry"]).bounds
@@ -206,7 +206,7 @@ def _style(feature: dict[str, Any]) -> dict[str, Any]:
 
 
 def _add_fire_markers(folium_map: folium.Map, fires: pd.DataFrame, communes: pd.DataFrame) -> None:
-    """One circle per fire at its commune's centroid, with an area proportional to burned ha."""
+    """Add one circle per fire at its commune's centroid, its area proportional to burned ha."""
     positions = communes.set_index("code")[["lat", "lon"]]
     layer = folium.FeatureGroup(name="Fires that started in the horizon")
     for fire in fires.itertuples(index=False):

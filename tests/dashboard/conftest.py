@@ -1,7 +1,7 @@
 """Seeded MLflow servers for the dashboard tests.
 
-`seeded_mlflow` holds small logged runs (one named with an HTML payload) and two registered
-versions of a small sklearn model. `trained_mlflow` holds two versions trained by the real
+`seeded_mlflow` contains small logged runs (one named with an HTML payload) and two registered
+versions of a small sklearn model. `trained_mlflow` contains two versions trained by the real
 training code on the real data, for the risk map. Each uses its own experiment and model name
 on the session's server, so other tests registering versions do not change what they see.
 """
