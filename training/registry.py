@@ -7,8 +7,9 @@ then comes back with one `get_registered_model` call and survives server restart
 
 MLflow has no compare-and-set on aliases. Promotions are serialised by a lock stored in MLflow
 itself: creating the registered model `<name>.promotion-lock` is atomic on the server and fails
-with RESOURCE_ALREADY_EXISTS while another client has created it and not yet deleted it. Inside the lock a promotion checks
-that production is still the version the caller saw, moves the alias and appends the record.
+with RESOURCE_ALREADY_EXISTS while another client has created it and not yet deleted it.
+Inside the lock a promotion checks that production is still the version the caller saw, moves
+the alias and appends the record.
 """
 
 from __future__ import annotations
@@ -445,7 +446,8 @@ def _check_guard(comparison: Comparison, override: bool, reason: str) -> None:
     raise RegistryError(
         "promotion rejected: "
         + "; ".join(comparison.problems)
-        + ". To promote anyway, pass override with a non-empty reason."
+        + ". To promote anyway, override the guard (--override on the command line, the "
+        "checkbox in the dashboard) and give a reason."
     )
 
 
@@ -537,20 +539,33 @@ def promote(
     return move_alias(client, version, reason, expected_current, override, "promote", model_name)
 
 
+def production_stack(history: tuple[AuditRecord, ...]) -> list[int]:
+    """Replay the audit trail: a promotion pushes its version and a rollback pops one.
+
+    The last item is the version production should have now, and the one before it is where
+    a rollback goes. A rollback therefore never undoes an earlier rollback.
+    """
+    stack: list[int] = []
+    for record in history:
+        if not stack and record.from_version is not None:
+            stack.append(record.from_version)
+        if record.action == "rollback" and len(stack) > 1 and stack[-2] == record.to_version:
+            stack.pop()
+        else:
+            stack.append(record.to_version)
+    return stack
+
+
 def rollback_target(state: RegistryState) -> int:
-    """The version that was in production before the current one, from the audit trail.
+    """Return the version that was in production before the current one was promoted.
 
     Raises:
-        RegistryError: no record leads to the current production version, or the record has
-            no previous version.
+        RegistryError: the audit trail does not end with the current production version (the
+            alias was moved by other tools), or no earlier version is left to roll back to.
     """
-    current = state.production_version
-    for record in reversed(state.history):
-        if record.to_version != current:
-            continue
-        if record.from_version is None:
-            break
-        return record.from_version
+    stack = production_stack(state.history)
+    if len(stack) >= 2 and stack[-1] == state.production_version:
+        return stack[-2]
     raise RegistryError(
         f"no earlier production version to roll back to: {_describe_state(state)}, and the "
         "audit trail has no promotion from an earlier version to it. Promote a version instead."

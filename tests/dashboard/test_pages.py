@@ -183,12 +183,18 @@ def test_server_down_shows_error(dashboard_env, monkeypatch, page):
     assert "MLFLOW_TRACKING_URI" in app.error[0].value
 
 
+def _production(server) -> int:
+    client = MlflowClient(server.url, server.url)
+    return registry.get_state(client, server.model_name).production_version
+
+
 def test_map_shows_production_model(map_env):
+    production = _production(map_env)
     app = _open("pages/fire_map.py")
 
     assert not app.error, [error.value for error in app.error]
     text = _texts(app)
-    assert f"model version {map_env.versions[0]}" in text
+    assert f"model version {production}" in text
     assert "Source: BDIFF, bdiff.agriculture.gouv.fr" in text
     assert "not an official warning" in text
     top = app.dataframe[0].value
@@ -218,7 +224,7 @@ def test_map_backtest_counts_fires(map_env):
 
 def test_map_broken_version_offers_rollback(map_env, monkeypatch):
     client = MlflowClient(map_env.url, map_env.url)
-    first, second = map_env.versions
+    production = _production(map_env)
     # A plain sklearn model without the feature metadata the map needs.
     mlflow.set_tracking_uri(map_env.url)
     try:
@@ -227,13 +233,13 @@ def test_map_broken_version_offers_rollback(map_env, monkeypatch):
         # set_tracking_uri(None) also removes MLFLOW_TRACKING_URI from the environment.
         mlflow.set_tracking_uri(None)
         monkeypatch.setenv("MLFLOW_TRACKING_URI", map_env.url)
-    tags = client.get_model_version(map_env.model_name, str(second)).tags
+    tags = client.get_model_version(map_env.model_name, str(production)).tags
     broken = seed.register_version(client, map_env.model_name, model_uri, run_id, tags)
-    registry.promote(client, broken, "broken on purpose", first, True, map_env.model_name)
+    registry.promote(client, broken, "broken on purpose", production, True, map_env.model_name)
     try:
         app = _open("pages/fire_map.py")
 
         assert f"Production version {broken} cannot be used" in app.error[0].value
-        assert app.button(key="map_rollback").label == f"Roll back to version {first}"
+        assert app.button(key="map_rollback").label == f"Roll back to version {production}"
     finally:
         registry.rollback(client, "restore", int(broken), True, map_env.model_name)

@@ -132,8 +132,9 @@ def test_stale_expected_version_is_rejected(client, logged_model):
     registry.promote(client, v1, "baseline", None, model_name=name)
     registry.promote(client, v2, "someone else", v1, model_name=name)
 
-    with pytest.raises(RegistryError, match=f"expected version {v1}, but production is now "
-                       f"version {v2}") as raised:  # fmt: skip
+    with pytest.raises(
+        RegistryError, match=f"expected version {v1}, but production is now version {v2}"
+    ) as raised:
         registry.promote(client, v3, "mine", v1, model_name=name)
 
     assert "someone else" in str(raised.value)
@@ -171,6 +172,26 @@ def test_rollback_restores_previous_version(client, logged_model):
     assert record.to_version == v1
     assert client.get_registered_model(name).aliases == {"production": str(v1)}
     assert [r.to_version for r in registry.get_state(client, name).history] == [v1, v2, v1]
+
+
+def test_second_rollback_goes_further_back(client, logged_model):
+    name, (v1, v2, v3) = _model_with_versions(
+        client,
+        logged_model,
+        seed.version_tags(0.30),
+        seed.version_tags(0.35),
+        seed.version_tags(0.40),
+    )
+    registry.promote(client, v1, "first", None, model_name=name)
+    registry.promote(client, v2, "second", v1, model_name=name)
+    registry.promote(client, v3, "third", v2, model_name=name)
+
+    registry.rollback(client, "v3 broken", v3, override=True, model_name=name)
+    registry.rollback(client, "v2 broken too", v2, override=True, model_name=name)
+
+    assert client.get_registered_model(name).aliases == {"production": str(v1)}
+    with pytest.raises(RegistryError, match="no earlier production version"):
+        registry.rollback(client, "nothing left", v1, override=True, model_name=name)
 
 
 def test_rollback_without_history_is_rejected(client, logged_model):
