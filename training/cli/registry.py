@@ -109,6 +109,8 @@ def run_rollback(args: argparse.Namespace) -> int:
     client = _client()
     state = registry.get_state(client)
     record = registry.rollback(client, args.reason, state.production_version, args.override)
-    print(f"rolled back: version {record.to_version} is now in production (was "
-          f"{record.from_version}).")  # fmt: skip
+    print(
+        f"rolled back: version {record.to_version} is now in production (was "
+        f"{record.from_version})."
+    )
     return 0
