@@ -6,6 +6,7 @@ so the test also proves that the pages need no CDN or tile server.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import sys
@@ -70,7 +71,12 @@ def dashboard_url(seeded_mlflow, trained_mlflow, shared_data_dir, tmp_path) -> I
 def page(dashboard_url):
     """A Chromium page whose requests to anything but the dashboard are aborted."""
     require(CHROMIUM.is_file(), f"{CHROMIUM} is missing: apt-get install chromium")
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    require(
+        importlib.util.find_spec("playwright") is not None,
+        "the playwright package is missing: pip install -r requirements-test.txt",
+    )
+    from playwright import sync_api as playwright_api
+
     allowed = urlparse(dashboard_url).netloc
     blocked: list[str] = []
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import warnings
 
 import pytest
@@ -236,9 +235,9 @@ def test_server_down_raises_tracking_error(monkeypatch):
         registry.get_state(down, "anything")
 
 
-def _race_worker(name: str, version: int, barrier, results) -> None:
+def _race_worker(url: str, name: str, version: int, barrier, results) -> None:
     """Read the state, wait for every worker, then promote: the real read-then-act race."""
-    client = MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
+    client = MlflowClient(tracking_uri=url, registry_uri=url)
     barrier.wait(timeout=180)
     try:
         state = registry.get_state(client, name)
@@ -261,7 +260,9 @@ def test_twenty_racing_promotions_stay_consistent(client, logged_model):
     barrier = context.Barrier(20)
     results = context.Queue()
     workers = [
-        context.Process(target=_race_worker, args=(name, version, barrier, results))
+        context.Process(
+            target=_race_worker, args=(client.tracking_uri, name, version, barrier, results)
+        )
         for version in versions[1:]
     ]
     for worker in workers:
