@@ -196,14 +196,18 @@ def versions_table(versions: Sequence[registry.VersionInfo]) -> pd.DataFrame:
 
 
 def comparison_table(comparison: registry.Comparison) -> pd.DataFrame:
-    """Candidate and production metrics side by side, with the difference and which is better."""
+    """Tabulate candidate and production metrics, with the difference and the better side.
+
+    The difference is left empty when the versions are not comparable.
+    """
     candidate = comparison.candidate.metrics
     production = comparison.production.metrics if comparison.production else {}
     rows = []
     for name in registry.KEY_METRICS:
         if name not in candidate and name not in production:
             continue
-        difference = comparison.differences.get(name)
+        # Metrics from other test years or horizons are shown, but their difference means nothing.
+        difference = comparison.differences.get(name) if comparison.comparable else None
         better = ""
         if difference is not None and difference != 0:
             improves = difference < 0 if name in registry.LOWER_IS_BETTER else difference > 0

@@ -77,6 +77,20 @@ def test_comparison_table_marks_better_side():
     assert table.loc["test_average_precision", "difference"] == pytest.approx(0.1)
 
 
+def test_comparison_table_hides_incomparable_differences():
+    def version(number, years):
+        tags = {"test_years": years, "horizon_days": "7", "test_average_precision": "0.3"}
+        return registry.VersionInfo(number, "", "", dt.datetime.now(dt.UTC), "None", (), tags)
+
+    comparison = registry.compare_versions(version(2, "2011-2011"), version(1, "2010-2010"))
+
+    table = charts.comparison_table(comparison).set_index("metric")
+    assert comparison.comparable is False
+    assert table.loc["test_average_precision", "candidate"] == 0.3
+    assert table["difference"].isna().all()
+    assert set(table["better"]) == {""}
+
+
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
