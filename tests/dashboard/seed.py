@@ -20,15 +20,6 @@ import numpy as np  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-METRIC_NAMES = (
-    "roc_auc",
-    "average_precision",
-    "brier_score",
-    "log_loss",
-    "brier_skill_score",
-    "capture_top10pct",
-)
-
 
 def unique_name(prefix: str) -> str:
     """A registered model or experiment name no other test uses."""
