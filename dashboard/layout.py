@@ -42,9 +42,9 @@ def sidebar() -> gateway.ServerStatus:
         st.caption("Tracking server")
         st.code(status.tracking_uri, language=None)
         if not status.reachable:
-            st.markdown(":red[not answering]")
+            st.markdown(":red[not responding]")
         else:
-            st.markdown(":green[answering]")
+            st.markdown(":green[responding]")
             st.caption(f"Registered model {escape_markdown(settings.model_name)}")
             if status.production_version is None:
                 st.markdown(f"No version has the `{settings.production_alias}` alias.")

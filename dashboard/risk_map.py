@@ -244,7 +244,10 @@ def build_risk_map(
     `tiles` None or "none" draws no base map, so the browser contacts no tile server.
     """
     use_tiles = None if tiles is None or tiles.lower() == "none" else tiles
-    folium_map = folium.Map(location=CORSICA_CENTER, zoom_start=8, tiles=use_tiles)
+    # Scroll-wheel zoom is off so that scrolling the page over the map does not zoom it.
+    folium_map = folium.Map(
+        location=CORSICA_CENTER, zoom_start=8, tiles=use_tiles, scrollWheelZoom=False
+    )
     # Only Leaflet is needed: the other defaults (jQuery, Bootstrap, icons) serve markers
     # and controls this map does not use.
     folium_map.default_js = [LEAFLET_JS]

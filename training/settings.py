@@ -215,8 +215,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "MLFLOW_SERVER_X_FRAME_OPTIONS",
         str,
-        "NONE",
-        "Server: X-Frame-Options of the UI; NONE lets Hugging Face show it in its page.",
+        "",
+        "Server: X-Frame-Options of the UI. Empty means NONE in the image, so that Hugging Face "
+        "can show the UI in its page, and SAMEORIGIN with the local launcher.",
     ),
     Variable(
         "MLFLOW_AUTH_ENABLED",

@@ -57,6 +57,10 @@ except FireRiskError as error:
 classes = risk_map.load_danger_classes()
 controls, legend = st.columns([3, 1])
 date = controls.date_input("Date", value=last, min_value=first, max_value=last, key="map_date")
+controls.caption(
+    f"Dates from {first:%d %B %Y} to {last:%d %B %Y}: the days for which the data holds every "
+    "input this model's features need. It opens on the latest."
+)
 department = controls.radio("Department", ("both", "2A", "2B"), horizontal=True, key="map_dept")
 try:
     predictions = serving.cached_predictions(
@@ -111,6 +115,6 @@ st.download_button(
     key="map_download",
 )
 st.caption(
-    "Data: fire history Source: BDIFF, bdiff.agriculture.gouv.fr · weather Météo-France · "
+    "Data sources: fires, Source: BDIFF, bdiff.agriculture.gouv.fr · weather, Météo-France · "
     "rainfall ECA&D (Klein Tank et al. 2002) · commune outlines IGN Admin Express and INSEE."
 )
