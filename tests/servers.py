@@ -38,7 +38,7 @@ def free_port() -> int:
 
 
 def wait_for_http(url: str, process: subprocess.Popen | None, log: Path, timeout: float) -> None:
-    """Poll `url` until it answers with a status below 500, or fail with the server's log."""
+    """Poll `url` until it responds with a status below 500, or fail with the server's log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -51,12 +51,12 @@ def wait_for_http(url: str, process: subprocess.Popen | None, log: Path, timeout
         except requests.RequestException:
             pass
         time.sleep(0.25)
-    raise TimeoutError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-4000:]}")
+    raise TimeoutError(f"{url} did not respond within {timeout} s:\n{log.read_text()[-4000:]}")
 
 
 @dataclass
 class RunningServer:
-    """A child server process and the base URL it answers on."""
+    """A child server process and its base URL."""
 
     url: str
     port: int
