@@ -1,7 +1,7 @@
 """Shared fixtures: a clean environment, the real data folder, real servers on loopback.
 
 Tests that need something a fresh machine may lack (the real data, PostgreSQL, Chromium) skip
-with a reason that says how to enable them, except under CI (`CI=true`), where they fail instead.
+with a reason that tells how to enable them, except under CI (`CI=true`), where they fail instead.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def s3_endpoint(moto_server: servers.RunningServer, monkeypatch: pytest.MonkeyPa
 
 
 def postgres_available() -> bool:
-    """Tell whether PostgreSQL answers on 127.0.0.1:5432 as user postgres."""
+    """Tell whether PostgreSQL accepts connections on 127.0.0.1:5432 as user postgres."""
     if shutil.which("psql") is None:
         return False
     result = subprocess.run(
