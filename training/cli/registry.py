@@ -101,7 +101,8 @@ def run_promote(args: argparse.Namespace) -> int:
     record = registry.promote(
         client, args.version, args.reason, state.production_version, override=args.override
     )
-    print(f"version {record.to_version} is now in production (was {record.from_version}).")
+    previous = "none" if record.from_version is None else f"version {record.from_version}"
+    print(f"version {record.to_version} is now in production (previously {previous}).")
     return 0
 
 
