@@ -66,6 +66,17 @@ def param_names(runs: Sequence[RunInfo]) -> list[str]:
     return sorted({name for run in runs for name in run.params})
 
 
+def varying_param_names(runs: Sequence[RunInfo]) -> list[str]:
+    """Params whose value differs between the runs (a missing param counts as a value).
+
+    `model_family` comes first, because it is the param readers compare most often.
+    """
+    varying = [
+        name for name in param_names(runs) if len({run.params.get(name) for run in runs}) > 1
+    ]
+    return sorted(varying, key=lambda name: (name != "model_family", name))
+
+
 def params_metrics_table(runs: Sequence[RunInfo], differences_only: bool = False) -> pd.DataFrame:
     """Params and metrics as rows, one column per run; optionally only rows that differ."""
     columns = {}
@@ -125,7 +136,10 @@ def parallel_coordinates(runs: Sequence[RunInfo], params: Sequence[str], metric:
             dimensions=dimensions,
         )
     )
-    figure.update_layout(title=f"Params against {html.escape(metric)}")
+    # The wide left margin keeps the first axis's label and category names inside the figure.
+    figure.update_layout(
+        title=f"Params against {html.escape(metric)}", margin={"l": 120, "r": 60, "t": 90}
+    )
     return figure
 
 

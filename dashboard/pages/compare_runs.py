@@ -83,6 +83,7 @@ if not selected:
 
 metrics = charts.metric_names(selected)
 params = charts.param_names(selected)
+varying = charts.varying_param_names(selected) or params
 if not metrics:
     st.warning("The selected runs have no metrics.")
     st.stop()
@@ -91,14 +92,19 @@ st.plotly_chart(charts.metric_bar(selected, metric), key="compare_bar")
 chosen_params = st.multiselect(
     "Params for parallel coordinates",
     params,
-    default=params[: min(4, len(params))],
+    default=varying[:4],
     key="compare_params",
 )
 st.plotly_chart(
     charts.parallel_coordinates(selected, chosen_params, metric), key="compare_parcoords"
 )
 if params:
-    param = st.selectbox("Param for the scatter", params, key="compare_scatter_param")
+    param = st.selectbox(
+        "Param for the scatter",
+        params,
+        index=params.index(varying[0]),
+        key="compare_scatter_param",
+    )
     st.plotly_chart(charts.param_scatter(selected, param, metric), key="compare_scatter")
 history_metric = st.selectbox("Metric history by step", metrics, key="compare_history_metric")
 histories = gateway.cached_metric_histories(uri, tuple(selected_ids), history_metric)

@@ -32,7 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "dashboard"
-SCREENSHOTS = REPO_ROOT / "assets" / "screenshots"
 TIMEOUT_MS = 90_000
 
 
@@ -103,10 +102,7 @@ def page(dashboard_url):
 
 def _screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    shutil.copy(path, SCREENSHOTS / path.name)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _wait_idle(page) -> None:

@@ -164,3 +164,16 @@ def test_server_status_when_down(monkeypatch):
     assert "Check that the MLflow server is running" in status.error
     with pytest.raises(TrackingError):
         gateway.list_experiments(MlflowClient(url, url))
+
+
+def test_varying_params_family_first():
+    runs = [
+        _run("a", "one", {"model_family": "climatology", "seed": "1", "max_iter": "100"}, {}),
+        _run("b", "two", {"model_family": "logistic_regression", "seed": "1"}, {}),
+    ]
+    assert charts.varying_param_names(runs) == ["model_family", "max_iter"]
+
+
+def test_varying_params_empty_when_identical():
+    runs = [_run("a", "one", {"seed": "1"}, {}), _run("b", "two", {"seed": "1"}, {})]
+    assert charts.varying_param_names(runs) == []
