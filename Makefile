@@ -13,10 +13,12 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: requirements.txt | $(BIN)/python
+	@echo "Installing the pinned requirements into $(VENV) (a minute or two the first time)"
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
+	@echo "Installing the pinned requirements and test tools into $(VENV)"
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $(VENV)/.installed $@
 

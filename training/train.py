@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,7 +300,12 @@ def _run(
         "commune" in split.groups,
         config.hyperparameters,
     )
-    logger.info("Fitting %s on %d rows", config.model_family, len(train))
+    logger.info(
+        "Fitting %s on %d rows (about a minute for gradient boosting on 2 cores)",
+        config.model_family,
+        len(train),
+    )
+    fit_started = time.monotonic()
     try:
         model.fit(
             _model_input(train, split.groups),
@@ -309,6 +315,7 @@ def _run(
         )
     except (ValueError, TypeError) as error:
         raise TrainingError(f"fitting {config.model_family} failed: {error}") from error
+    logger.info("Fitted %s in %.0f s", config.model_family, time.monotonic() - fit_started)
     tracking.log_metric_history(run_id, "val_loss", model.validation_loss_history())
 
     logger.info("Evaluating on validation and test years")
