@@ -39,7 +39,7 @@ QUIET_ENVIRONMENT = {
 
 
 class QuickstartError(RuntimeError):
-    """A step of the quick start failed; the message tells the user what to do."""
+    """A step of the quick start failed; the message explains what to do."""
 
 
 def announce(step: int, total: int, text: str) -> None:

@@ -20,7 +20,7 @@ DEFAULT_SECRETS_FILE = ".secrets"
 
 
 class SettingsError(ValueError):
-    """An environment variable holds a value of the wrong form."""
+    """An environment variable has a value of the wrong form."""
 
 
 def _parse_bool(name: str, raw: str) -> bool:

@@ -17,20 +17,15 @@ from urllib.parse import urlparse
 import pytest
 from mlflow.tracking import MlflowClient
 
+from dashboard.screenshots import CHROMIUM as CHROMIUM_PATH
+from dashboard.screenshots import CHROMIUM_ARGS
 from tests.conftest import REPO_ROOT, require
 from tests.servers import LOOPBACK, free_port, start_process, stop_process, wait_for_http
 from training import registry
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = Path(CHROMIUM_PATH)
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "dashboard"
 TIMEOUT_MS = 90_000
 
