@@ -15,7 +15,11 @@ from training.cli import data as data_cli
 from training.cli import registry as registry_cli
 from training.cli import train as train_cli
 from training.errors import FireRiskError
-from training.settings import SettingsError, export_secrets_to_environment
+from training.settings import (
+    SettingsError,
+    apply_mlflow_client_defaults,
+    export_secrets_to_environment,
+)
 
 logger = logging.getLogger("training")
 
@@ -44,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
     export_secrets_to_environment()
+    apply_mlflow_client_defaults()
     try:
         return int(args.handler(args) or 0)
     except (FireRiskError, SettingsError) as error:

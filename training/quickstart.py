@@ -24,7 +24,11 @@ from pathlib import Path
 
 import requests
 
-from training.settings import export_secrets_to_environment, load_settings
+from training.settings import (
+    apply_mlflow_client_defaults,
+    export_secrets_to_environment,
+    load_settings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.environ.update({**QUIET_ENVIRONMENT, **os.environ})
     export_secrets_to_environment()
+    apply_mlflow_client_defaults()
     uri_from_user = "FIRE_DATA_URI" in os.environ
     os.environ.setdefault("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{args.server_port}")
     settings = load_settings()

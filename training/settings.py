@@ -132,6 +132,19 @@ VARIABLES: tuple[Variable, ...] = (
         "Bearer token for the MLflow server (a Hugging Face token for a private Space).",
         secret=True,
     ),
+    Variable(
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+        int,
+        3,
+        "Retries of one MLflow request made by the command line (MLflow's own default of 7 "
+        "backs off for about 4 minutes when the server is down; the dashboard uses 1).",
+    ),
+    Variable(
+        "MLFLOW_HTTP_REQUEST_TIMEOUT",
+        int,
+        120,
+        "Seconds before one MLflow request times out (the dashboard uses 10).",
+    ),
     # S3 (read by boto3 and MLflow themselves; declared here so that they are documented)
     Variable(
         "MLFLOW_S3_ENDPOINT_URL",
@@ -337,6 +350,17 @@ def export_secrets_to_environment(environ: dict[str, str] | None = None) -> None
     secrets_path = environment.get("FIRE_SECRETS_FILE", DEFAULT_SECRETS_FILE)
     for key, value in read_secrets_file(secrets_path).items():
         environment.setdefault(key, value)
+
+
+def apply_mlflow_client_defaults(environ: dict[str, str] | None = None) -> None:
+    """Set the command line's MLflow retry budget unless the environment already sets one.
+
+    MLflow reads these variables itself, so they must be in the environment before its first
+    request.
+    """
+    environment = os.environ if environ is None else environ
+    for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+        environment.setdefault(name, str(_BY_NAME[name].default))
 
 
 def describe_variables() -> list[dict[str, Any]]:

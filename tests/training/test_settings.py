@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from training.settings import VARIABLES, SettingsError, load_settings
+from training.settings import (
+    VARIABLES,
+    SettingsError,
+    apply_mlflow_client_defaults,
+    load_settings,
+)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -56,3 +61,10 @@ def test_readme_documents_every_variable():
     text = README.read_text(encoding="utf-8")
     missing = [variable.name for variable in VARIABLES if f"`{variable.name}`" not in text]
     assert missing == []
+
+
+def test_client_defaults_keep_user_values():
+    environment = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+    apply_mlflow_client_defaults(environment)
+    assert environment["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "3"
+    assert environment["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "30"
