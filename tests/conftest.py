@@ -1,7 +1,7 @@
 """Shared fixtures: a clean environment, the real data folder, real servers on loopback.
 
 Tests that need something a fresh machine may lack (the real data, PostgreSQL, Chromium) skip
-with a reason that tells how to enable them, except under CI (`CI=true`), where they fail instead.
+with a reason that explains how to enable them. Under CI (`CI=true`) they fail instead.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Command line: `python -m training {data,train,predict,registry} ...`.
 
-Each sub-command group lives in `training/cli/`; this file only wires them together, configures
-logging and turns the product's own errors into a one-line message and exit status 2.
+Each sub-command group lives in `training/cli/`. This file wires them together, configures
+logging, and turns the product's own errors into a one-line message and exit status 2.
 """
 
 from __future__ import annotations

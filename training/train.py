@@ -54,8 +54,8 @@ TRUSTED_TYPES = [
     "training.models.FireRiskClassifier",
     "training.models.CommuneFireRate",
     "training.models.ClimatologyClassifier",
-    # Raw tree nodes of HistGradientBoosting and of the random forest's trees, which skops does
-    # not trust by default; trusted here because this code writes the file itself.
+    # Raw tree nodes of HistGradientBoosting and of the random forest's trees. skops does not
+    # trust them by default, but this code writes the file itself.
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
     # The input dtype that SimpleImputer records.

@@ -28,6 +28,17 @@ def _open(page: str | None = None) -> AppTest:
     return app
 
 
+def _restore_production(client: MlflowClient, dashboard_env, expected_current: int) -> None:
+    """Roll production back so that later tests see the seeded registry."""
+    registry.rollback(
+        client,
+        "restore the seeded state",
+        expected_current,
+        override=True,
+        model_name=dashboard_env.model_name,
+    )
+
+
 def _texts(app: AppTest) -> str:
     parts = [element.value for element in app.markdown]
     parts += [element.value for element in app.caption]
@@ -131,13 +142,7 @@ def test_registry_promotes_through_dialog(dashboard_env):
         "production": str(second)
     }
     assert f"Version {second} is now in production" in _texts(app)
-    registry.rollback(
-        client,
-        "restore the seeded state",
-        second,
-        override=True,
-        model_name=dashboard_env.model_name,
-    )
+    _restore_production(client, dashboard_env, second)
 
 
 def test_registry_rejects_when_alias_moved(dashboard_env):
@@ -152,13 +157,7 @@ def test_registry_rejects_when_alias_moved(dashboard_env):
     app.button(key="dialog_confirm").click().run()
 
     assert "production moved since you looked" in _texts(app)
-    registry.rollback(
-        client,
-        "restore the seeded state",
-        second,
-        override=True,
-        model_name=dashboard_env.model_name,
-    )
+    _restore_production(client, dashboard_env, second)
 
 
 def test_registry_read_only_hides_controls(dashboard_env, monkeypatch):

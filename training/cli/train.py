@@ -137,7 +137,10 @@ def run_predict(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise FeatureError(f"--date {args.date!r} is invalid: use YYYY-MM-DD ({error})") from None
     if args.output:
-        table.to_csv(args.output, index=False)
+        # Write beside the target and rename, so a failed write leaves no partial file.
+        partial = f"{args.output}.partial"
+        table.to_csv(partial, index=False)
+        os.replace(partial, args.output)
         logger.info("Wrote %d rows to %s", len(table), args.output)
     else:
         table.to_csv(sys.stdout, index=False)

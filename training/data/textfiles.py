@@ -94,7 +94,7 @@ def parse_table(
     With `columns`, only those columns are kept (those absent are simply not returned).
     """
 
-    def wanted(column: str) -> bool:
+    def is_requested(column: str) -> bool:
         return columns is None or column.strip().strip('"') in columns
 
     try:
@@ -104,7 +104,7 @@ def parse_table(
             dtype=str,
             keep_default_na=False,
             skipinitialspace=True,
-            usecols=wanted,
+            usecols=is_requested,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(f"{name}: cannot parse the table ({error}); check the file.") from None
